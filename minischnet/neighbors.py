@@ -1,0 +1,128 @@
+"""Pair lists for molecules and periodic cells.
+
+A pair list holds every ordered pair (i, j) of atoms closer than the cutoff, plus for
+periodic systems the integer cell shift S of the image of j:
+
+    r_ij = R[j] - R[i] + S @ cell,      0 < |r_ij| < cutoff.
+
+This is the convention of ``ase.neighborlist.neighbor_list("ijS", ...)``, against which the
+tests check it. An atom may pair with its own periodic images (i == j, S != 0).
+
+Both model implementations sum over j with these lists (eq. 1); the PyTorch models keep only
+one of the two directions of each pair (``half_pairs``) because the filter depends on d_ij only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["check_structure", "neighbor_pairs", "half_pairs"]
+
+#: Two atoms closer than this (Å) are "at the same position": distances and their gradients
+#: are undefined there, so we refuse them rather than return NaN forces.
+MIN_DISTANCE = 1e-6
+
+
+def check_structure(Z, R, cell=None, pbc=None):
+    """Validate one structure and return it as (Z int64 (n,), R float64 (n, 3), cell (3, 3), pbc (3,)).
+
+    Raises ValueError, naming the problem, for: an empty structure, Z or R of the wrong shape,
+    non-integer or non-positive element numbers, NaN/inf coordinates, a cell that is not 3x3,
+    and a singular cell when any direction is periodic.
+    """
+    Z = np.asarray(Z)
+    R = np.asarray(R, dtype=np.float64)
+    if Z.ndim != 1:
+        raise ValueError(f"Z must be a 1-d array of element numbers, got shape {Z.shape}")
+    if len(Z) == 0:
+        raise ValueError("empty structure: Z has no atoms")
+    if R.shape != (len(Z), 3):
+        raise ValueError(f"R must have shape (n_atoms, 3) = ({len(Z)}, 3) to match Z, got {R.shape}")
+    if not np.issubdtype(Z.dtype, np.integer):
+        if not np.all(np.isfinite(Z)) or np.any(Z != np.round(Z)):
+            raise ValueError(f"element numbers must be integers, got {Z}")
+    Z = Z.astype(np.int64)
+    if Z.min() < 1:
+        raise ValueError(f"element numbers must be >= 1, got {Z.min()}")
+    if not np.all(np.isfinite(R)):
+        bad = np.unique(np.nonzero(~np.isfinite(R))[0])
+        raise ValueError(f"coordinates of atoms {bad.tolist()} are NaN or infinite")
+
+    pbc = np.zeros(3, dtype=bool) if pbc is None else np.broadcast_to(np.asarray(pbc, dtype=bool), (3,)).copy()
+    cell = np.zeros((3, 3)) if cell is None else np.asarray(cell, dtype=np.float64)
+    if cell.shape != (3, 3):
+        raise ValueError(f"cell must be a 3x3 matrix (rows are lattice vectors), got shape {cell.shape}")
+    if not np.all(np.isfinite(cell)):
+        raise ValueError("cell contains NaN or infinite entries")
+    if pbc.any():
+        volume = abs(np.linalg.det(cell))
+        scale = np.prod(np.linalg.norm(cell, axis=1))
+        if scale == 0 or volume < 1e-10 * scale:
+            raise ValueError(f"periodic cell is singular (volume {volume:.3g} Å^3); pbc={pbc.tolist()} needs three independent lattice vectors")
+    return Z, R, cell, pbc
+
+
+def neighbor_pairs(R, cutoff, cell=None, pbc=None):
+    """All ordered pairs closer than ``cutoff``: (idx_i, idx_j, shifts) with shapes (P,), (P,), (P, 3).
+
+    Brute force over all atom pairs and all cell shifts that can reach within the cutoff:
+    O(n^2) per shift, which is what small molecules and small unit cells need.
+    Raises ValueError if two atoms (or an atom and an image of another) coincide.
+    """
+    R = np.asarray(R, dtype=np.float64)
+    n = len(R)
+    pbc = np.zeros(3, dtype=bool) if pbc is None else np.asarray(pbc, dtype=bool)
+    if not cutoff > 0:
+        raise ValueError(f"cutoff must be positive, got {cutoff}")
+
+    if pbc.any():
+        cell = np.asarray(cell, dtype=np.float64)
+        # Wrap into the cell, so that a small range of shifts suffices; undo it on the shifts.
+        frac = np.linalg.solve(cell.T, R.T).T
+        wrap = np.where(pbc, np.floor(frac), 0.0)
+        R = R - wrap @ cell
+        # Distance between lattice planes k: V / |a_l x a_m| = 1 / |row k of inv(cell).T|.
+        spacing = 1.0 / np.linalg.norm(np.linalg.inv(cell).T, axis=1)
+        reach = np.where(pbc, np.ceil(cutoff / spacing), 0).astype(np.int64)
+        axes = [np.arange(-r, r + 1) for r in reach]
+        shifts = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
+    else:
+        wrap = np.zeros((n, 3))
+        cell = np.zeros((3, 3))
+        shifts = np.zeros((1, 3), dtype=np.int64)
+
+    idx_i, idx_j, idx_s = [], [], []
+    for s, shift in enumerate(shifts):
+        rij = R[None, :, :] - R[:, None, :] + shift @ cell  # (n, n, 3)
+        d2 = np.einsum("ijk,ijk->ij", rij, rij)
+        close = d2 < cutoff**2
+        if not shift.any():
+            np.fill_diagonal(close, False)
+        i, j = np.nonzero(close)
+        idx_i.append(i)
+        idx_j.append(j)
+        idx_s.append(np.full(len(i), s))
+    idx_i = np.concatenate(idx_i)
+    idx_j = np.concatenate(idx_j)
+    S = shifts[np.concatenate(idx_s)].astype(np.int64)
+
+    d = np.linalg.norm(R[idx_j] - R[idx_i] + S @ cell, axis=1)
+    if len(d) and d.min() < MIN_DISTANCE:
+        p = int(np.argmin(d))
+        raise ValueError(
+            f"atoms {idx_i[p]} and {idx_j[p]} are at the same position (distance {d[p]:.2e} Å): "
+            "distances and forces are undefined there"
+        )
+    # Back to the caller's (unwrapped) positions: R_w = R - wrap @ cell.
+    S = S + (wrap[idx_i] - wrap[idx_j]).astype(np.int64)
+    return idx_i, idx_j, S
+
+
+def half_pairs(idx_i, idx_j, shifts):
+    """Keep one direction of every pair: (i, j, S) and (j, i, -S) are the same pair.
+
+    Kept: i < j, or i == j with S lexicographically positive (an atom and its own image).
+    Returns a boolean mask over the ordered pairs.
+    """
+    first_nonzero = np.take_along_axis(shifts, np.argmax(shifts != 0, axis=1)[:, None], axis=1)[:, 0]
+    return (idx_i < idx_j) | ((idx_i == idx_j) & (first_nonzero > 0))

@@ -1,0 +1,155 @@
+"""What DTNN and SchNet share: embedding, distances, read-out (3), forces (5), weight exchange.
+
+A subclass defines ``interactions`` (a ModuleList, one refinement step (1) each), the output
+activation, and the reference parameter layout; everything else lives here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from .layers import cosine_cutoff, gaussian_expansion
+
+
+class AtomisticModel(nn.Module):
+    """Base of the PyTorch twins of ``minischnet.reference``."""
+
+    #: name of the model in the reference ("schnet" / "dtnn")
+    kind: str = ""
+
+    def __init__(self, n_features: int, n_rbf: int, cutoff: float, max_z: int):
+        super().__init__()
+        if n_rbf < 2:
+            raise ValueError(f"n_rbf must be at least 2, got {n_rbf}")
+        self.n_features, self.n_rbf, self.cutoff, self.max_z = n_features, n_rbf, float(cutoff), max_z
+        self.embedding = nn.Embedding(max_z + 1, n_features)  # x_i^(0) = A[Z_i]; row 0 unused
+        self.register_buffer("rbf_centers", torch.linspace(0.0, cutoff, n_rbf, dtype=torch.float64).float())
+        self.register_buffer("rbf_gamma", torch.tensor(0.5 / (cutoff / (n_rbf - 1)) ** 2))
+        # Read-out scale and shift (set by the trainer): E_i = std * NN_E(x_i) + mean + atomref[Z_i]
+        self.register_buffer("mean", torch.tensor(0.0))
+        self.register_buffer("std", torch.tensor(1.0))
+        self.register_buffer("atomref", torch.zeros(max_z + 1))
+        self.output1 = nn.Linear(n_features, n_features // 2)
+        self.output2 = nn.Linear(n_features // 2, 1)
+
+    # -- the model ------------------------------------------------------------------------------
+    @property
+    def device(self) -> torch.device:
+        return self.embedding.weight.device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.embedding.weight.dtype
+
+    def output_activation(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def refine(self, x, rbf, fcut, idx_i, idx_j) -> torch.Tensor:
+        """Eq. (1) T times: returns the final atom representations x^(T)."""
+        raise NotImplementedError
+
+    def atomwise_energies(self, x: torch.Tensor, Z: torch.Tensor) -> torch.Tensor:
+        """Eq. (3)'s NN_E(x_i), scaled and shifted: (n_atoms, F) -> (n_atoms,)."""
+        out = self.output2(self.output_activation(self.output1(x))).squeeze(-1)
+        return self.std * out + self.mean + self.atomref[Z]
+
+    def forward(self, batch, R: torch.Tensor | None = None) -> torch.Tensor:
+        """Energies (n_structures,) in eV; ``R`` overrides batch.R (to differentiate with respect to it)."""
+        R = batch.R if R is None else R
+        r_ij = R[batch.idx_j] - R[batch.idx_i] + batch.offsets  # (P, 3), one direction per pair
+        d = torch.linalg.vector_norm(r_ij, dim=1)  # (P,)
+        rbf = gaussian_expansion(d, self.rbf_centers, self.rbf_gamma)  # (P, K)
+        fcut = cosine_cutoff(d, self.cutoff)  # (P,)
+        x = self.embedding(batch.Z)  # (n_atoms, F)
+        x = self.refine(x, rbf, fcut, batch.idx_i, batch.idx_j)
+        e_atom = self.atomwise_energies(x, batch.Z)  # (n_atoms,)
+        E = torch.zeros(batch.n_structures, dtype=e_atom.dtype, device=e_atom.device)
+        return E.index_add_(0, batch.structure, e_atom)  # eq. (3)
+
+    def check(self, batch) -> None:
+        """ValueError for element numbers this model has no embedding for."""
+        zmin, zmax = int(batch.Z.min()), int(batch.Z.max())
+        if zmin < 1 or zmax > self.max_z:
+            bad = zmin if zmin < 1 else zmax
+            raise ValueError(f"element number {bad} is outside 1..{self.max_z} (max_z of this model)")
+        if batch.cutoff < self.cutoff:
+            raise ValueError(f"batch pair lists were built with cutoff {batch.cutoff} Å < model cutoff {self.cutoff} Å")
+
+    def energy_and_forces(self, batch):
+        """Energies (n_structures,) and forces F = -dE/dR (n_atoms, 3), eq. (5).
+
+        Computed in this model's dtype, on its device. In training mode the forces keep their
+        graph (create_graph), so that a loss on them (eq. 6) can be backpropagated.
+        """
+        batch = batch.to(self.device, self.dtype)
+        self.check(batch)
+        with torch.enable_grad():
+            R = batch.R.detach().requires_grad_(True)
+            E = self(batch, R)
+            (dE_dR,) = torch.autograd.grad(E.sum(), R, create_graph=self.training)
+        if not self.training:
+            E = E.detach()
+        return E, -dE_dR
+
+    # -- weights to and from the reference ------------------------------------------------------
+    @staticmethod
+    def _torch_name(key: str) -> tuple[str, bool]:
+        """Reference key -> (state_dict key, transpose?)."""
+        name = key.replace("interaction", "interactions.", 1) if key.startswith("interaction") else key
+        if name.endswith(".W"):
+            return name[:-2] + ".weight", True
+        if name.endswith(".b"):
+            return name[:-2] + ".bias", False
+        if name == "embedding":
+            return "embedding.weight", False
+        return name, False
+
+    @classmethod
+    def hyperparameters(cls, params: dict) -> dict:
+        T = len({k.split(".")[0] for k in params if k.startswith("interaction")})
+        return dict(
+            n_features=params["embedding"].shape[1],
+            n_interactions=T,
+            n_rbf=len(params["rbf_centers"]),
+            cutoff=float(params["cutoff"]),
+            max_z=params["embedding"].shape[0] - 1,
+        )
+
+    @staticmethod
+    def _reference_name(name: str) -> str:
+        """state_dict key -> reference key (inverse of _torch_name)."""
+        if name == "embedding.weight":
+            return "embedding"
+        if name.startswith("interactions."):
+            name = "interaction" + name[len("interactions."):]
+        if name.endswith(".weight"):
+            return name[: -len(".weight")] + ".W"
+        if name.endswith(".bias"):
+            return name[: -len(".bias")] + ".b"
+        return name
+
+    @classmethod
+    def from_reference(cls, params: dict, dtype=torch.float32, device=None):
+        """A model holding exactly the reference's ``params`` (rounded once if dtype is float32)."""
+        model = cls(**cls.hyperparameters(params))
+        state = {}
+        for key, value in params.items():
+            if key == "cutoff":  # a hyperparameter here, not a tensor
+                continue
+            name, transpose = cls._torch_name(key)
+            value = np.asarray(value, dtype=np.float64)
+            state[name] = torch.from_numpy(value.T.copy() if transpose else value.copy())
+        model.to(dtype=torch.float64)
+        model.load_state_dict(state, strict=True)
+        return model.to(device=device, dtype=dtype)
+
+    def to_reference(self) -> dict:
+        """This model's weights as the reference's float64 numpy dict (inverse of from_reference)."""
+        params = {"cutoff": np.array(self.cutoff)}
+        for name, value in self.state_dict().items():
+            key = self._reference_name(name)
+            value = value.detach().to("cpu", torch.float64).numpy()
+            params[key] = value.T.copy() if self._torch_name(key)[1] else value.copy()
+        return params

@@ -1,0 +1,76 @@
+"""Loss (6): the reference against its definition and finite differences; torch against the reference."""
+
+import numpy as np
+import pytest
+import torch
+from ase.calculators.singlepoint import SinglePointCalculator
+from ase import Atoms
+from autograd import grad
+
+import minischnet
+from minischnet import reference
+from minischnet.train import energy_force_loss
+from conftest import CUTOFF, MODELS, random_molecule, small_params, torch_model
+
+RHO = 0.37
+
+
+def labelled_structures(rng, sizes=(3, 6, 11)):
+    out = []
+    for n in sizes:
+        Z, R = random_molecule(n, rng)
+        out.append(dict(Z=Z, R=R, energy=rng.normal(), forces=rng.normal(size=(n, 3))))
+    return out
+
+
+def test_reference_loss_matches_definition(model_kind, rng):
+    params = small_params(model_kind)
+    structures = labelled_structures(rng)
+    _, energy, forces = MODELS[model_kind]
+    expected = np.mean([
+        RHO * (s["energy"] - energy(params, s["Z"], s["R"])) ** 2
+        + np.sum((s["forces"] - forces(params, s["Z"], s["R"])) ** 2) / len(s["Z"])
+        for s in structures
+    ])
+    assert reference.energy_force_loss(params, structures, RHO, model_kind) == pytest.approx(expected, rel=1e-13)
+
+
+def test_reference_loss_gradient_by_finite_differences(model_kind, rng):
+    params = small_params(model_kind)
+    structures = labelled_structures(rng, sizes=(4, 7))
+    g = grad(reference.energy_force_loss)(params, structures, RHO, model_kind)
+    key = "interaction1.fd.W" if model_kind == "dtnn" else "interaction1.filter1.W"
+    for idx in [(0, 0), (3, 5)]:
+        h = 1e-6
+        plus, minus = dict(params), dict(params)
+        plus[key], minus[key] = params[key].copy(), params[key].copy()
+        plus[key][idx] += h
+        minus[key][idx] -= h
+        fd = (reference.energy_force_loss(plus, structures, RHO, model_kind)
+              - reference.energy_force_loss(minus, structures, RHO, model_kind)) / (2 * h)
+        assert g[key][idx] == pytest.approx(fd, rel=1e-6, abs=1e-9)
+
+
+def test_torch_loss_and_its_gradient_match_reference(model_kind, rng):
+    """Forces keep their graph in training mode: d loss / d weights equals the reference's."""
+    params = small_params(model_kind)
+    structures = labelled_structures(rng)
+    atoms = []
+    for s in structures:
+        a = Atoms(numbers=s["Z"], positions=s["R"])
+        a.calc = SinglePointCalculator(a, energy=s["energy"], forces=s["forces"])
+        atoms.append(a)
+    model = torch_model(model_kind, params).train()
+    loss = energy_force_loss(model, minischnet.collate(atoms, CUTOFF), RHO)
+    loss.backward()
+    expected = reference.energy_force_loss(params, structures, RHO, model_kind)
+    assert loss.item() == pytest.approx(expected, rel=1e-10)
+
+    g_ref = grad(reference.energy_force_loss)(params, structures, RHO, model_kind)
+    g_torch = {}
+    for name, p in model.named_parameters():
+        key = model._reference_name(name)
+        g_torch[key] = p.grad.numpy().T if model._torch_name(key)[1] else p.grad.numpy()
+    assert set(g_torch) <= set(g_ref)
+    for key, g in g_torch.items():
+        np.testing.assert_allclose(g, g_ref[key], rtol=1e-8, atol=1e-10 * np.abs(g_ref[key]).max(), err_msg=key)
