@@ -58,7 +58,7 @@ class AtomisticModel(nn.Module):
     def forward(self, batch, R: torch.Tensor | None = None) -> torch.Tensor:
         """Energies (n_structures,) in eV; ``R`` overrides batch.R (to differentiate with respect to it)."""
         R = batch.R if R is None else R
-        r_ij = R[batch.idx_j] - R[batch.idx_i] + batch.offsets  # (P, 3), one direction per pair
+        r_ij = R.index_select(0, batch.idx_j) - R.index_select(0, batch.idx_i) + batch.offsets  # (P, 3), one direction per pair
         d = torch.linalg.vector_norm(r_ij, dim=1)  # (P,)
         rbf = gaussian_expansion(d, self.rbf_centers, self.rbf_gamma)  # (P, K)
         fcut = cosine_cutoff(d, self.cutoff)  # (P,)

@@ -1,0 +1,173 @@
+"""minischnet.SchNet against torch_geometric.nn.models.SchNet, side by side in one process.
+
+Identical hyperparameters (128 features, 6 interactions, 20 Gaussians, cutoff 5 Å), float32,
+and the same pair list for both (PyG gets it through ``interaction_graph``, so it needs no
+torch-cluster). Two workloads:
+  (a) one training step on energies and forces, loss (6), Adam, on 100 QM9 molecules;
+  (b) energies and forces of 8 copies of C20 (one ring-polymer step), inference.
+Prints each median time and the ratio PyG / minischnet (> 1: minischnet is faster).
+
+    pip install -e ".[bench]"          # torch-geometric, qm9pack
+    python benchmarks/bench_schnet_vs_pyg.py [--repeats 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import importlib.util
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from ase import Atoms
+
+import minischnet
+from minischnet.data.c20 import c20_cage
+from minischnet.train import energy_force_loss
+
+F, T, K, CUTOFF = 128, 6, 20, 5.0
+
+
+def qm9_molecules(n, seed=0):
+    """n molecules with 9 heavy atoms from QM9 (qm9pack's CSV, read directly)."""
+    spec = importlib.util.find_spec("qm9pack")
+    if spec is None:
+        raise SystemExit("needs qm9pack: pip install qm9pack")
+    path = Path(spec.submodule_search_locations[0]) / "data" / "qm9_part3.csv"
+    rows = []
+    with open(path, newline="") as f:
+        for k, row in enumerate(csv.DictReader(f)):
+            rows.append(row)
+            if k >= 20 * n:
+                break
+    picked = np.random.default_rng(seed).choice(len(rows), n, replace=False)
+    out = []
+    for k in picked:
+        symbols = json.loads(rows[k]["Elements"].replace("'", '"'))
+        atoms = Atoms(symbols, positions=json.loads(rows[k]["XYZ_Ang"]))
+        out.append(atoms)
+    return out
+
+
+def pyg_model(ours):
+    """PyG SchNet with our pair list; its weights are its own (the timing does not depend on them)."""
+    from torch_geometric.nn.models import SchNet as PyGSchNet
+
+    class FixedGraph(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.edge_index = None
+
+        def forward(self, pos, batch):
+            i, j = self.edge_index
+            return self.edge_index, (pos[j] - pos[i] + self.offsets).norm(dim=-1)
+
+    graph = FixedGraph()
+    model = PyGSchNet(hidden_channels=F, num_filters=F, num_interactions=T, num_gaussians=K,
+                      cutoff=CUTOFF, interaction_graph=graph)
+    return model, graph
+
+
+def full_edges(batch):
+    """Both directions of every pair, as PyG wants: edge_index (2, 2P), offsets (2P, 3)."""
+    i = torch.cat([batch.idx_i, batch.idx_j])
+    j = torch.cat([batch.idx_j, batch.idx_i])
+    return torch.stack([j, i]), torch.cat([batch.offsets, -batch.offsets]).float()  # PyG: edge j -> i
+
+
+def median_time(fn, repeats, warmup=2):
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return float(np.median(times))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=10)
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    if os.environ.get("FLUSH"): torch.set_flush_denormal(True)
+    if os.environ.get("THREADS"): torch.set_num_threads(int(os.environ["THREADS"]))
+
+    ours = minischnet.SchNet(F, T, K, CUTOFF)
+    theirs, graph = pyg_model(ours)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.processor() or platform.machine()}")
+
+    # (a) training step on 100 QM9 molecules
+    molecules = qm9_molecules(100)
+    rng = np.random.default_rng(0)
+    for a in molecules:
+        from ase.calculators.singlepoint import SinglePointCalculator
+        a.calc = SinglePointCalculator(a, energy=rng.normal(), forces=rng.normal(size=(len(a), 3)))
+    batch = minischnet.collate(molecules, CUTOFF).to(dtype=torch.float32)
+    print(f"(a) {batch.n_structures} QM9 molecules, {len(batch.Z)} atoms, {2 * len(batch.idx_i)} directed pairs")
+
+    opt_ours = torch.optim.Adam(ours.parameters(), 1e-4)
+
+    def step_ours():
+        opt_ours.zero_grad()
+        energy_force_loss(ours.train(), batch, rho=0.01).backward()
+        opt_ours.step()
+
+    edge_index, offsets = full_edges(batch)
+    opt_theirs = torch.optim.Adam(theirs.parameters(), 1e-4)
+
+    def step_theirs():
+        graph.edge_index, graph.offsets = edge_index, offsets
+        opt_theirs.zero_grad()
+        R = batch.R.clone().requires_grad_(True)
+        E = theirs(batch.Z, R, batch.structure).squeeze(-1)
+        (dE,) = torch.autograd.grad(E.sum(), R, create_graph=True)
+        force_term = torch.zeros_like(E).index_add_(0, batch.structure, ((batch.forces + dE) ** 2).sum(1))
+        loss = (0.01 * (batch.energy - E) ** 2 + force_term / batch.n_atoms).mean()
+        loss.backward()
+        opt_theirs.step()
+
+    t_theirs_a = median_time(step_theirs, args.repeats)
+    t_ours_a = median_time(step_ours, args.repeats)
+
+    # (b) 8 beads of C20, energies and forces
+    rng = np.random.default_rng(1)
+    beads = []
+    for _ in range(8):
+        c20 = c20_cage()
+        c20.positions += rng.normal(0, 0.05, c20.positions.shape)
+        beads.append(c20)
+    batch_b = minischnet.collate(beads, CUTOFF).to(dtype=torch.float32)
+    print(f"(b) 8 x C20, {2 * len(batch_b.idx_i)} directed pairs")
+    ours.eval()
+    theirs.eval()
+    edge_index_b, offsets_b = full_edges(batch_b)
+
+    def forces_ours():
+        return ours.energy_and_forces(batch_b)
+
+    def forces_theirs():
+        graph.edge_index, graph.offsets = edge_index_b, offsets_b
+        R = batch_b.R.clone().requires_grad_(True)
+        E = theirs(batch_b.Z, R, batch_b.structure).squeeze(-1)
+        (dE,) = torch.autograd.grad(E.sum(), R)
+        return E.detach(), -dE
+
+    t_theirs_b = median_time(forces_theirs, 5 * args.repeats)
+    t_ours_b = median_time(forces_ours, 5 * args.repeats)
+    t_collate_b = median_time(lambda: minischnet.collate(beads, CUTOFF), 5 * args.repeats)
+
+    print(f"{'workload':<42}{'PyG':>10}{'minischnet':>12}{'PyG/ours':>10}")
+    print(f"{'(a) train step, 100 QM9 molecules':<42}{t_theirs_a:>9.3f}s{t_ours_a:>11.3f}s{t_theirs_a / t_ours_a:>9.2f}x")
+    print(f"{'(b) E+F, 8 x C20':<42}{t_theirs_b * 1e3:>8.1f}ms{t_ours_b * 1e3:>10.1f}ms{t_theirs_b / t_ours_b:>9.2f}x")
+    print(f"(b) pair list for 8 x C20 (collate, not in the times above): {t_collate_b * 1e3:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()

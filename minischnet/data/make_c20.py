@@ -1,0 +1,207 @@
+"""Generate the C20 energy-and-force data set with GFN2-xTB (tblite). Resumable, deterministic.
+
+    python -m minischnet.data.make_c20 --out data/c20 [--n-train 20000 --n-test 2000]
+
+What a 300 K ring-polymer simulation with 8 beads visits is much wider than classical 300 K MD:
+every bead carries zero-point motion (ħω/2k is about 1100 K for C20's C-C stretches). We cover
+it with two kinds of samples, each a real GFN2-xTB energy and force:
+
+  * normal-mode samples: displacements along the harmonic normal modes of the relaxed cage,
+    each mode with the quantum-thermal variance  <q_k^2> = ħ/(2ω_k) coth(ħω_k / 2kT)
+    (mass-weighted), T drawn uniformly from 300-1200 K: the harmonic picture of the RPMD beads,
+    and wider;
+  * Langevin MD trajectories at 600, 900 and 1200 K (1 fs steps, a frame every 10 steps), for
+    anharmonic configurations the harmonic picture misses.
+
+Train: 90% normal-mode samples + 10% MD frames. Test: from independent trajectories and
+independent normal-mode draws (other seeds), never touching the training samples.
+Work goes in chunks of 500 samples (one .npz each in --out/chunks); a rerun skips finished
+chunks, so the job resumes where it stopped. ``--assemble`` writes the final c20.npz + metadata.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from ase import units
+from ase.md.langevin import Langevin
+from ase.md.velocitydistribution import thermalize_momenta
+from ase.optimize import BFGS
+
+from .c20 import c20_cage
+
+CHUNK = 500
+MD_TEMPERATURES = (600.0, 900.0, 1200.0)
+MD_STRIDE = 10
+
+
+def calculator():
+    from tblite.ase import TBLite
+
+    return TBLite(method="GFN2-xTB", verbosity=0)
+
+
+def relaxed_cage(out: Path):
+    path = out / "minimum.npz"
+    if path.exists():
+        return np.load(path)["positions"]
+    atoms = c20_cage()
+    atoms.calc = calculator()
+    BFGS(atoms, logfile=None).run(fmax=1e-4, steps=500)
+    np.savez(path, positions=atoms.positions)
+    return atoms.positions
+
+
+def normal_modes(out: Path, positions):
+    """Mass-weighted normal modes: frequencies ω (1/fs-scaled ASE units) and mode vectors."""
+    path = out / "modes.npz"
+    if path.exists():
+        d = np.load(path)
+        return d["omega"], d["modes"]
+    atoms = c20_cage()
+    atoms.positions = positions
+    atoms.calc = calculator()
+    n = 3 * len(atoms)
+    h = 1e-3
+    hessian = np.zeros((n, n))
+    for k in range(n):
+        plus, minus = positions.copy(), positions.copy()
+        plus.flat[k] += h
+        minus.flat[k] -= h
+        atoms.positions = plus
+        f_plus = atoms.get_forces().ravel()
+        atoms.positions = minus
+        f_minus = atoms.get_forces().ravel()
+        hessian[k] = -(f_plus - f_minus) / (2 * h)
+    hessian = 0.5 * (hessian + hessian.T)
+    m = np.repeat(atoms.get_masses(), 3)
+    eigval, eigvec = np.linalg.eigh(hessian / np.sqrt(np.outer(m, m)))
+    keep = eigval > 1e-3 * eigval.max()  # drop 3 translations + 3 rotations
+    if keep.sum() != n - 6:
+        raise RuntimeError(f"expected {n - 6} vibrations, found {keep.sum()}: is the cage relaxed?")
+    omega = np.sqrt(eigval[keep])  # ASE units: sqrt(eV / (Å^2 amu))
+    np.savez(path, omega=omega, modes=eigvec[:, keep])
+    return omega, eigvec[:, keep]
+
+
+def normal_mode_samples(positions, omega, modes, n, seed):
+    masses = c20_cage().get_masses()
+    rng = np.random.default_rng(seed)
+    hbar = units._hbar * units.J * units.s  # eV * (ASE time)
+    out = []
+    for _ in range(n):
+        T = rng.uniform(300.0, 1200.0)
+        x = hbar * omega / (2 * units.kB * T)
+        variance = hbar / (2 * omega) / np.tanh(x)  # <q^2> of a mass-weighted coordinate
+        q = rng.normal(size=omega.shape) * np.sqrt(variance)
+        out.append(positions + (modes @ q).reshape(-1, 3) / np.sqrt(masses)[:, None])
+    return out
+
+
+def md_samples(positions, n, temperature, seed):
+    atoms = c20_cage()
+    atoms.positions = positions
+    atoms.calc = calculator()
+    rng = np.random.default_rng(seed)
+    thermalize_momenta(atoms, temperature_K=temperature, rng=rng)
+    dyn = Langevin(atoms, 1.0 * units.fs, temperature_K=temperature, friction=0.01 / units.fs, fixcm=False, rng=rng)
+    dyn.run(500)  # equilibrate
+    out = []
+    for _ in range(n):
+        dyn.run(MD_STRIDE)
+        out.append(atoms.positions.copy())
+    return out
+
+
+def label(structures):
+    atoms = c20_cage()
+    atoms.calc = calculator()
+    E, F = [], []
+    for R in structures:
+        atoms.positions = R
+        E.append(atoms.get_potential_energy())
+        F.append(atoms.get_forces())
+    return np.array(E), np.array(F)
+
+
+def plan(n_train, n_test):
+    """The chunks: (name, kind, count, seed, temperature)."""
+    chunks = []
+    n_md_train = n_train // 10
+    for split, n_nm, n_md, base in (("train", n_train - n_md_train, n_md_train, 1000), ("test", n_test // 2, n_test - n_test // 2, 2000)):
+        for c in range(0, n_nm, CHUNK):
+            chunks.append((f"{split}_nm_{c // CHUNK:03d}", split, "normal_modes", min(CHUNK, n_nm - c), base + c // CHUNK, None))
+        per_t = -(-n_md // len(MD_TEMPERATURES))
+        for t, T in enumerate(MD_TEMPERATURES):
+            n_t = min(per_t, n_md - t * per_t)
+            for c in range(0, n_t, CHUNK):
+                chunks.append((f"{split}_md{int(T)}_{c // CHUNK:03d}", split, "md", min(CHUNK, n_t - c), base + 500 + 10 * t + c // CHUNK, T))
+    return chunks
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=Path("data/c20"))
+    parser.add_argument("--n-train", type=int, default=20000)
+    parser.add_argument("--n-test", type=int, default=2000)
+    parser.add_argument("--assemble", action="store_true", help="only write c20.npz from finished chunks")
+    args = parser.parse_args(argv)
+    (args.out / "chunks").mkdir(parents=True, exist_ok=True)
+
+    positions = relaxed_cage(args.out)
+    omega, modes = normal_modes(args.out, positions)
+    chunks = plan(args.n_train, args.n_test)
+    if not args.assemble:
+        for name, split, kind, n, seed, T in chunks:
+            path = args.out / "chunks" / f"{name}.npz"
+            if path.exists():
+                continue
+            t0 = time.time()
+            if kind == "normal_modes":
+                R = normal_mode_samples(positions, omega, modes, n, seed)
+            else:
+                R = md_samples(positions, n, T, seed)
+            E, F = label(R)
+            tmp = path.with_suffix(".tmp.npz")
+            np.savez(tmp, R=np.array(R), E=E, F=F, seed=seed)
+            os.replace(tmp, path)  # a chunk is there whole or not at all
+            print(f"{name}: {n} samples in {time.time() - t0:.0f} s", flush=True)
+    assemble(args, chunks)
+
+
+def assemble(args, chunks):
+    import tblite
+
+    data, meta_chunks = {}, []
+    for name, split, kind, n, seed, T in chunks:
+        path = args.out / "chunks" / f"{name}.npz"
+        if not path.exists():
+            print(f"not finished: {name}; run again to resume", file=sys.stderr)
+            return
+        d = np.load(path)
+        for key in ("R", "E", "F"):
+            data.setdefault((split, key), []).append(d[key])
+        meta_chunks.append(dict(name=name, split=split, kind=kind, n=n, seed=seed, temperature_K=T))
+    arrays = {f"{split}_{key}": np.concatenate(v).astype(np.float64) for (split, key), v in data.items()}
+    np.savez_compressed(args.out / "c20.npz", **arrays)
+    meta = dict(
+        method="GFN2-xTB", program="tblite", program_version=getattr(tblite, "__version__", "unknown"),
+        units=dict(positions="Å", energy="eV", forces="eV/Å"),
+        n_train=len(arrays["train_E"]), n_test=len(arrays["test_E"]),
+        sampling=__doc__.split("\n\n")[1].strip(), md_temperatures_K=list(MD_TEMPERATURES), md_stride=MD_STRIDE,
+        chunks=meta_chunks, command="python -m minischnet.data.make_c20 " + " ".join(sys.argv[1:]),
+        machine=platform.platform(), python=platform.python_version(),
+    )
+    (args.out / "c20.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False))
+    print(f"wrote {args.out / 'c20.npz'}: {meta['n_train']} train, {meta['n_test']} test")
+
+
+if __name__ == "__main__":
+    main()
