@@ -6,6 +6,8 @@ torch-cluster). Two workloads:
   (a) one training step on energies and forces, loss (6), Adam, on 100 QM9 molecules;
   (b) energies and forces of 8 copies of C20 (one ring-polymer step), inference.
 Prints each median time and the ratio PyG / minischnet (> 1: minischnet is faster).
+Both run in one process, so both get what ``import minischnet`` sets process-wide (glibc malloc
+keeps freed memory, see minischnet/_malloc.py); MINISCHNET_KEEP_MALLOC=1 runs both without it.
 
     pip install -e ".[bench]"          # torch-geometric, qm9pack
     python benchmarks/bench_schnet_vs_pyg.py [--repeats 10]
@@ -17,7 +19,6 @@ import argparse
 import csv
 import importlib.util
 import json
-import os
 import platform
 import time
 from pathlib import Path
@@ -96,8 +97,6 @@ def main():
     parser.add_argument("--repeats", type=int, default=10)
     args = parser.parse_args()
     torch.manual_seed(0)
-    if os.environ.get("FLUSH"): torch.set_flush_denormal(True)
-    if os.environ.get("THREADS"): torch.set_num_threads(int(os.environ["THREADS"]))
 
     ours = minischnet.SchNet(F, T, K, CUTOFF)
     theirs, graph = pyg_model(ours)

@@ -1,0 +1,34 @@
+"""Keep freed memory in the process instead of handing it back to the OS after every tensor.
+
+glibc's malloc returns large freed blocks to the operating system (mmap/trim), so each new
+tensor of a few MB is fresh memory that page-faults in, page by page. PyTorch on the CPU frees
+and re-allocates such tensors hundreds of times per training step: measured on 2 cores, an
+``index_select`` of a (3040, 128) tensor took 290 µs instead of 26 µs, and a SchNet force
+evaluation of 8 x C20 ran 2x slower. Raising the mmap and trim thresholds lets freed blocks be
+reused. The cost: the process keeps its high-water mark of memory.
+
+Applied once when minischnet is imported (Linux with glibc only); set MINISCHNET_KEEP_MALLOC=1
+to leave malloc as it is.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+
+M_TRIM_THRESHOLD = -1
+M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD_MAX = 32 * 2**20  # glibc's upper limit on 64-bit systems
+TRIM_THRESHOLD = 2**31 - 1
+
+
+def keep_freed_memory() -> bool:
+    """Raise glibc's mmap and trim thresholds; True if it was done."""
+    if os.environ.get("MINISCHNET_KEEP_MALLOC") == "1" or not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        return bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_MAX)) and bool(libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+    except (OSError, AttributeError):  # not glibc (musl, ...)
+        return False
