@@ -1,5 +1,7 @@
-"""The data layer: batches of structures (and, in later issues, QM9, C20 and user data sets)."""
+"""The data layer: data sets of structures (C20, any ASE file) and batches of them."""
 
 from .batch import Batch, collate, structure_pairs
+from .c20 import c20, c20_cage, c20_minimum
+from .dataset import AtomsDataset
 
-__all__ = ["Batch", "collate", "structure_pairs"]
+__all__ = ["AtomsDataset", "Batch", "c20", "c20_cage", "c20_minimum", "collate", "structure_pairs"]

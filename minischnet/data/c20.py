@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import os
+from pathlib import Path
 
 import numpy as np
 from ase import Atoms
@@ -21,3 +23,38 @@ def c20_cage(bond_length: float = 1.45) -> Atoms:
         vertices += [np.array([0, a / phi, b * phi]), np.array([a / phi, b * phi, 0]), np.array([a * phi, 0, b / phi])]
     positions = np.array(vertices) * bond_length / (2 / phi)
     return Atoms("C20", positions=positions)
+
+
+def data_dir() -> Path:
+    """The repository's data/ folder (or $MINISCHNET_DATA)."""
+    return Path(os.environ.get("MINISCHNET_DATA", Path(__file__).resolve().parents[2] / "data"))
+
+
+def c20(split: str = "train"):
+    """The C20 GFN2-xTB data set (energies eV, forces eV/Å) as an AtomsDataset.
+
+    ``split`` is "train" (20,000 structures) or "test" (2,000, from independent trajectories
+    and normal-mode draws). Made by ``python -m minischnet.data.make_c20``; data/c20/c20.json
+    holds the method, program version, temperatures, seeds and command.
+    """
+    from .dataset import AtomsDataset
+
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    path = data_dir() / "c20" / "c20.npz"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing; make it with: python -m minischnet.data.make_c20 --out {path.parent}")
+    with np.load(path) as d:
+        R, E, F = d[f"{split}_R"], d[f"{split}_E"], d[f"{split}_F"]
+    n = len(E)
+    return AtomsDataset(
+        Z=np.full(20 * n, 6), R=R.reshape(-1, 3), start=np.arange(0, 20 * n + 1, 20),
+        energy=E, forces=F.reshape(-1, 3), name=f"C20 GFN2-xTB ({split})",
+    )
+
+
+def c20_minimum() -> Atoms:
+    """The GFN2-xTB minimum of C20 (relaxed by make_c20), the start of every C20 simulation."""
+    atoms = c20_cage()
+    atoms.positions = np.load(data_dir() / "c20" / "minimum.npz")["positions"]
+    return atoms

@@ -1,0 +1,94 @@
+"""Data sets from ASE files, round trips, batching from cached pair lists, bad input."""
+
+import numpy as np
+import pytest
+import torch
+from ase.build import bulk, molecule
+from ase.calculators.singlepoint import SinglePointCalculator
+
+import minischnet
+from minischnet.data import AtomsDataset
+from conftest import CUTOFF, small_params, torch_model
+
+
+def labelled(structures, seed=0):
+    rng = np.random.default_rng(seed)
+    for a in structures:
+        a.calc = SinglePointCalculator(a, energy=rng.normal(), forces=rng.normal(size=(len(a), 3)))
+    return structures
+
+
+@pytest.fixture
+def dataset():
+    crystal = bulk("NaCl", "rocksalt", a=5.6)
+    crystal.rattle(0.05, seed=3)
+    return AtomsDataset.from_atoms(labelled([molecule("H2O"), molecule("C6H6"), crystal, molecule("CH3OH")]))
+
+
+# extxyz writes 8 decimals (1e-8 Å); an ASE database keeps float64 exactly.
+@pytest.mark.parametrize("suffix, atol", [("extxyz", 1e-8), ("db", 0.0)])
+def test_round_trip_through_ase_files(dataset, tmp_path, suffix, atol):
+    path = tmp_path / f"set.{suffix}"
+    dataset.write(path)
+    back = AtomsDataset.read(path)
+    assert len(back) == len(dataset) == 4
+    np.testing.assert_array_equal(back.Z, dataset.Z)
+    np.testing.assert_allclose(back.R, dataset.R, rtol=0, atol=atol)
+    np.testing.assert_allclose(back.energy, dataset.energy, rtol=1e-15)
+    np.testing.assert_allclose(back.forces, dataset.forces, rtol=0, atol=atol)
+    np.testing.assert_allclose(back.cell, dataset.cell, rtol=0, atol=atol)
+    np.testing.assert_array_equal(back.pbc, dataset.pbc)
+    assert back[2].get_potential_energy() == pytest.approx(dataset.energy[2], rel=1e-15)
+
+
+def test_items_are_atoms_with_reference_values(dataset):
+    atoms = dataset[1]
+    assert atoms.get_chemical_formula() == "C6H6"
+    assert atoms.get_potential_energy() == dataset.energy[1]
+    np.testing.assert_array_equal(atoms.get_forces(), dataset.forces[dataset.atoms_slice(1)])
+    assert dataset[-1].get_chemical_formula() == molecule("CH3OH").get_chemical_formula()
+    with pytest.raises(IndexError):
+        dataset[4]
+
+
+def test_batch_from_cache_equals_collate_and_one_by_one(dataset):
+    model = torch_model("schnet", small_params("schnet"))
+    order = [3, 0, 2]
+    batch = dataset.batch(order, CUTOFF)
+    reference = minischnet.collate([dataset[k] for k in order], CUTOFF)
+    for name in ("Z", "R", "structure", "idx_i", "idx_j", "offsets", "n_atoms", "energy", "forces"):
+        torch.testing.assert_close(getattr(batch, name), getattr(reference, name), rtol=0, atol=0, msg=name)
+    E, F = model.energy_and_forces(batch)
+    for pos, k in enumerate(order):
+        e1, f1 = model.energy_and_forces(minischnet.collate([dataset[k]], CUTOFF))
+        assert E[pos].item() == pytest.approx(e1.item(), rel=1e-12)
+    assert dataset.pairs(CUTOFF) is dataset.pairs(CUTOFF)  # computed once
+
+
+def test_structure_without_energy_is_refused_for_training(tmp_path):
+    path = tmp_path / "plain.extxyz"
+    import ase.io
+
+    ase.io.write(path, [molecule("H2O"), molecule("NH3")])
+    assert AtomsDataset.read(path).energy is None
+    with pytest.raises(ValueError, match="has no energy"):
+        AtomsDataset.read(path, require_energy=True)
+
+
+def test_mixed_labels_are_refused():
+    structures = labelled([molecule("H2O"), molecule("NH3")])
+    structures[1].calc = None
+    with pytest.raises(ValueError, match="structure 1 has no energy"):
+        AtomsDataset.from_atoms(structures)
+
+
+def test_wrong_force_shape_is_refused():
+    with pytest.raises(ValueError, match="forces have shape"):
+        AtomsDataset(Z=[1, 1], R=np.zeros((2, 3)), start=[0, 2], energy=[0.0], forces=np.zeros((3, 3)))
+
+
+def test_unknown_element_symbol(tmp_path):
+    path = tmp_path / "bad.extxyz"
+    path.write_text('2\nProperties=species:S:1:pos:R:3 energy=-1.0 pbc="F F F"\nH 0 0 0\nXx 0 0 0.74\n')
+    with pytest.raises(ValueError, match="unknown element symbol 'Xx'"):
+        AtomsDataset.read(path)
