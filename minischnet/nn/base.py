@@ -46,9 +46,13 @@ class AtomisticModel(nn.Module):
     def output_activation(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
-    def refine(self, x, rbf, fcut, idx_i, idx_j) -> torch.Tensor:
-        """Eq. (1) T times: returns the final atom representations x^(T)."""
+    def refine(self, x, d, idx_i, idx_j) -> torch.Tensor:
+        """Eq. (1) T times from x^(0) (n_atoms, F) and pair distances d (P,): returns x^(T)."""
         raise NotImplementedError
+
+    def expand(self, d: torch.Tensor):
+        """Radial basis (P, K) and cosine cutoff (P,) of the pair distances d (P,)."""
+        return gaussian_expansion(d, self.rbf_centers, self.rbf_gamma), cosine_cutoff(d, self.cutoff)
 
     def atomwise_energies(self, x: torch.Tensor, Z: torch.Tensor) -> torch.Tensor:
         """Eq. (3)'s NN_E(x_i), scaled and shifted: (n_atoms, F) -> (n_atoms,)."""
@@ -60,10 +64,8 @@ class AtomisticModel(nn.Module):
         R = batch.R if R is None else R
         r_ij = R.index_select(0, batch.idx_j) - R.index_select(0, batch.idx_i) + batch.offsets  # (P, 3), one direction per pair
         d = torch.linalg.vector_norm(r_ij, dim=1)  # (P,)
-        rbf = gaussian_expansion(d, self.rbf_centers, self.rbf_gamma)  # (P, K)
-        fcut = cosine_cutoff(d, self.cutoff)  # (P,)
         x = self.embedding(batch.Z)  # (n_atoms, F)
-        x = self.refine(x, rbf, fcut, batch.idx_i, batch.idx_j)
+        x = self.refine(x, d, batch.idx_i, batch.idx_j)
         e_atom = self.atomwise_energies(x, batch.Z)  # (n_atoms,)
         E = torch.zeros(batch.n_structures, dtype=e_atom.dtype, device=e_atom.device)
         return E.index_add_(0, batch.structure, e_atom)  # eq. (3)

@@ -49,7 +49,8 @@ class DTNN(AtomisticModel):
     def output_activation(self, x):
         return torch.tanh(x)
 
-    def refine(self, x, rbf, fcut, idx_i, idx_j):
+    def refine(self, x, d, idx_i, idx_j):
+        rbf, fcut = self.expand(d)  # (P, K), (P,)
         src = torch.cat([idx_j, idx_i])
         dst = torch.cat([idx_i, idx_j])
         for block in self.interactions:
