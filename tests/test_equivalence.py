@@ -99,3 +99,19 @@ def test_cuda_matches_reference(model_kind, rng):
         E_ref, F_ref = reference_ef(model_kind, params, Z, R)
         assert_close_rel(e, E_ref, 1e-9)
         assert_close_rel(f, F_ref, 1e-9)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_tabulated_and_calculator():
+    from ase.build import molecule
+
+    params = small_params("schnet")
+    model = torch_model("schnet", params, torch.float64, "cuda")
+    atoms = molecule("CH3CH2OH")
+    atoms.calc = minischnet.Calculator(model)
+    E_ref = MODELS["schnet"][1](params, atoms.numbers, atoms.positions)
+    assert atoms.get_potential_energy() == pytest.approx(E_ref, rel=1e-12)
+    model.tabulate_filters()
+    assert model.filter_tables.device.type == "cuda"
+    atoms.calc = minischnet.Calculator(model)
+    assert atoms.get_potential_energy() == pytest.approx(E_ref, rel=1e-7)

@@ -67,9 +67,9 @@ class SchNet(AtomisticModel):
         def filter_fn(t):
             return lambda d: exact.interactions[t].filter(*exact.expand(d))
 
-        tables = [hermite_table(filter_fn(t), self.cutoff, spacing) for t in range(len(self.interactions))]
+        tables = [hermite_table(filter_fn(t), self.cutoff, spacing, self.device) for t in range(len(self.interactions))]
         n_knots = len(tables[0]) // 2
-        mid = (torch.arange(n_knots - 1, dtype=torch.float64) + 0.5) * (self.cutoff / (n_knots - 1))
+        mid = (torch.arange(n_knots - 1, dtype=torch.float64, device=self.device) + 0.5) * (self.cutoff / (n_knots - 1))
         error = 0.0
         with torch.no_grad():
             for t, table in enumerate(tables):

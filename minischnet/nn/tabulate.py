@@ -18,10 +18,10 @@ import torch
 import torch.nn.functional as F
 
 
-def hermite_table(filter_fn, cutoff: float, spacing: float) -> torch.Tensor:
+def hermite_table(filter_fn, cutoff: float, spacing: float, device=None) -> torch.Tensor:
     """Knots of ``filter_fn`` (d (N,) -> W (N, F)) on [0, cutoff]: a (2N, F) table [W; h W'], float64."""
     n_knots = round(cutoff / spacing) + 1
-    d = torch.linspace(0.0, cutoff, n_knots, dtype=torch.float64, requires_grad=True)
+    d = torch.linspace(0.0, cutoff, n_knots, dtype=torch.float64, device=device, requires_grad=True)
     with torch.enable_grad():
         W = filter_fn(d)  # (N, F)
         # W[k] depends on d[k] only, so the gradient of a column sum is that column's slope.
