@@ -1,7 +1,11 @@
-"""The data layer: data sets of structures (C20, any ASE file) and batches of them."""
+"""The data layer: QM9, C20, any ASE file as data sets of structures, and batches of them."""
 
 from .batch import Batch, collate, structure_pairs
 from .c20 import c20, c20_cage, c20_minimum
 from .dataset import AtomsDataset
+from .qm9 import atomization_energies, atomref_u0, qm9, qm9_split
 
-__all__ = ["AtomsDataset", "Batch", "c20", "c20_cage", "c20_minimum", "collate", "structure_pairs"]
+__all__ = [
+    "AtomsDataset", "Batch", "atomization_energies", "atomref_u0", "c20", "c20_cage", "c20_minimum",
+    "collate", "qm9", "qm9_split", "structure_pairs",
+]

@@ -1,0 +1,90 @@
+"""QM9 from qm9pack: counts, known values, atom references, the fixed split, the cache."""
+
+import importlib
+import importlib.util
+
+import numpy as np
+import pytest
+
+from minischnet.data import atomization_energies, atomref_u0, qm9, qm9_split
+
+qm9_module = importlib.import_module("minischnet.data.qm9")  # the module; minischnet.data.qm9 is the function
+
+needs_qm9pack = pytest.mark.skipif(importlib.util.find_spec("qm9pack") is None, reason="needs qm9pack (CI installs it)")
+
+
+@pytest.fixture(scope="module")
+def ds():
+    return qm9()
+
+
+@needs_qm9pack
+def test_counts_and_first_molecule(ds):
+    assert len(ds) == 130_831
+    assert len(set(ds.info["index"].tolist())) == 130_831
+    assert ds.info["index"].max() == 133_885
+    methane = ds[0]
+    assert methane.info["index"] == 1 and methane.get_chemical_formula() == "CH4"
+    assert methane.get_potential_energy() == pytest.approx(-40.47893 * 27.211386, rel=1e-12)
+    assert methane.info["smiles"] == "C"
+    # C-H bonds of methane are 1.09 Å
+    d = np.linalg.norm(methane.positions[1:] - methane.positions[0], axis=1)
+    np.testing.assert_allclose(d, 1.0919, atol=2e-3)
+    assert ds.units["gap"] == "eV" and methane.info["gap"] == pytest.approx(0.5048 * 27.211386)
+
+
+@needs_qm9pack
+def test_atomization_energies(ds):
+    ea = atomization_energies(ds)
+    # CH4: U0 - (C + 4 H) = -40.47893 + 37.846772 + 4 * 0.500273 Ha
+    assert ea[0] == pytest.approx((-40.47893 + 37.846772 + 4 * 0.500273) * 27.211386, rel=1e-10)
+    assert np.all(ea < 0)  # every molecule is bound
+    assert -120 < ea.min() < -100 and -10 < ea.max() < -5  # eV: about -2,600 to -200 kcal/mol
+    assert set(np.unique(ds.Z)) == {1, 6, 7, 8, 9}
+    assert atomref_u0()[8] == pytest.approx(-75.064579 * 27.211386)
+
+
+def test_split_is_disjoint_nested_and_reproducible():
+    test, val, train = qm9_split("test"), qm9_split("validation"), qm9_split("train")
+    assert len(test) >= 10_000 and len(val) == 10_000 and len(train) == 110_000
+    assert len(np.unique(np.concatenate([test, val, train]))) == 130_831
+    np.testing.assert_array_equal(qm9_split("train", 1000), train[:1000])
+    fresh = qm9_module.make_split()
+    for part, positions in (("test", test), ("validation", val), ("train", train)):
+        np.testing.assert_array_equal(fresh[part], positions)
+    with pytest.raises(ValueError, match="n must be"):
+        qm9_split("train", 200_000)
+    with pytest.raises(ValueError, match="part"):
+        qm9_split("training")
+
+
+@needs_qm9pack
+def test_split_file_holds_qm9_indices(ds):
+    with np.load(qm9_module.split_path()) as d:
+        np.testing.assert_array_equal(d["test_qm9_index"], ds.info["index"][d["test"]])
+
+
+@needs_qm9pack
+def test_damaged_cache_is_rebuilt_not_half_loaded(ds, tmp_path):
+    good = qm9_module.cache_dir() / f"qm9_v{qm9_module.CACHE_VERSION}.npz"
+    damaged = tmp_path / "qm9.npz"
+    data = good.read_bytes()
+    damaged.write_bytes(data[: len(data) // 2])  # truncated
+    with pytest.warns(UserWarning, match="damaged"):
+        again = qm9(cache=damaged)
+    assert len(again) == 130_831 and again.energy[0] == ds.energy[0]
+    assert damaged.stat().st_size == len(data)  # rewritten whole
+    # A readable file that lacks molecules is refused too.
+    with np.load(good) as d:
+        arrays = {k: d[k] for k in d.files}
+    arrays["index"] = arrays["index"][:10]
+    partial = tmp_path / "partial.npz"
+    np.savez(partial, **arrays)
+    with pytest.warns(UserWarning, match="does not hold all of QM9"):
+        assert len(qm9(cache=partial)) == 130_831
+
+
+def test_missing_qm9pack_says_how_to_install(monkeypatch):
+    monkeypatch.setattr(qm9_module.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(ModuleNotFoundError, match="pip install qm9pack"):
+        qm9_module.qm9pack_csvs()
