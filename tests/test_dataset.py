@@ -63,6 +63,8 @@ def test_batch_from_cache_equals_collate_and_one_by_one(dataset):
         e1, f1 = model.energy_and_forces(minischnet.collate([dataset[k]], CUTOFF))
         assert E[pos].item() == pytest.approx(e1.item(), rel=1e-12)
     assert dataset.pairs(CUTOFF) is dataset.pairs(CUTOFF)  # computed once
+    sub = dataset.subset(order)
+    assert [a.get_chemical_formula() for a in sub] == [dataset[k].get_chemical_formula() for k in order]
 
 
 def test_structure_without_energy_is_refused_for_training(tmp_path):

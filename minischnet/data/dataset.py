@@ -19,7 +19,16 @@ import torch
 from ase import Atoms
 from ase.calculators.singlepoint import SinglePointCalculator
 
+from tqdm.auto import tqdm
+
 from .batch import Batch, structure_pairs
+
+
+def _ranges(starts, counts):
+    """np.concatenate([np.arange(s, s + c) for s, c in zip(starts, counts)]), without the loop."""
+    counts = np.asarray(counts, dtype=np.int64)
+    total = int(counts.sum())
+    return np.repeat(np.asarray(starts, dtype=np.int64) - (np.cumsum(counts) - counts), counts) + np.arange(total)
 
 
 class AtomsDataset:
@@ -72,8 +81,8 @@ class AtomsDataset:
 
     def subset(self, indices) -> "AtomsDataset":
         indices = np.asarray(indices, dtype=np.int64)
-        rows = np.concatenate([np.arange(self.start[k], self.start[k + 1]) for k in indices])
-        counts = np.diff(self.start)[indices]
+        counts = self.start[indices + 1] - self.start[indices]
+        rows = _ranges(self.start[indices], counts)
         return AtomsDataset(
             self.Z[rows], self.R[rows], np.concatenate([[0], np.cumsum(counts)]),
             None if self.energy is None else self.energy[indices],
@@ -82,32 +91,46 @@ class AtomsDataset:
         )
 
     # -- batching ------------------------------------------------------------------------------
-    def pairs(self, cutoff: float):
-        """Pair lists (one direction per pair) of every structure, computed once per cutoff."""
+    def pairs(self, cutoff: float) -> dict:
+        """Pair lists (one direction per pair) of every structure, computed once per cutoff.
+
+        Stored flat: structure k's pairs are rows start[k]:start[k+1] of i, j (int32, atom numbers
+        within the structure) and offsets (float64, only when some structure is periodic).
+        """
         if cutoff not in self._pairs:
-            self._pairs[cutoff] = [
-                structure_pairs(self.Z[self.atoms_slice(k)], self.R[self.atoms_slice(k)], cutoff, self.cell[k], self.pbc[k])[2:]
-                for k in range(len(self))
-            ]
+            periodic = bool(self.pbc.any())
+            ii, jj, offs, counts = [], [], [], []
+            for k in tqdm(range(len(self)), desc=f"pair lists ({self.name}, {cutoff} Å)", disable=len(self) < 5000):
+                s = self.atoms_slice(k)
+                _, _, i, j, o = structure_pairs(self.Z[s], self.R[s], cutoff, self.cell[k], self.pbc[k])
+                ii.append(i.astype(np.int32))
+                jj.append(j.astype(np.int32))
+                counts.append(len(i))
+                if periodic:
+                    offs.append(o)
+            self._pairs[cutoff] = dict(
+                start=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+                i=np.concatenate(ii), j=np.concatenate(jj), offsets=np.concatenate(offs) if periodic else None,
+            )
         return self._pairs[cutoff]
 
     def batch(self, indices, cutoff: float) -> Batch:
         """The structures ``indices`` as one float64 Batch, from cached pair lists."""
         indices = np.asarray(indices, dtype=np.int64)
         pairs = self.pairs(cutoff)
-        counts = np.diff(self.start)[indices]
-        first = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        rows = np.concatenate([np.arange(self.start[k], self.start[k + 1]) for k in indices])
-        ii = np.concatenate([pairs[k][0] + f for k, f in zip(indices, first)])
-        jj = np.concatenate([pairs[k][1] + f for k, f in zip(indices, first)])
-        offsets = np.concatenate([pairs[k][2] for k in indices])
+        counts = self.start[indices + 1] - self.start[indices]
+        rows = _ranges(self.start[indices], counts)
+        n_pairs = pairs["start"][indices + 1] - pairs["start"][indices]
+        pair_rows = _ranges(pairs["start"][indices], n_pairs)
+        first_atom = np.repeat(np.cumsum(counts) - counts, n_pairs)  # where each structure starts in the batch
+        offsets = pairs["offsets"][pair_rows] if pairs["offsets"] is not None else np.zeros((len(pair_rows), 3))
         return Batch(
             Z=torch.as_tensor(self.Z[rows]),
             R=torch.as_tensor(self.R[rows]),
             structure=torch.repeat_interleave(torch.arange(len(indices)), torch.as_tensor(counts)),
-            idx_i=torch.as_tensor(ii, dtype=torch.long),
-            idx_j=torch.as_tensor(jj, dtype=torch.long),
-            offsets=torch.as_tensor(offsets, dtype=torch.float64).reshape(-1, 3),
+            idx_i=torch.as_tensor(pairs["i"][pair_rows] + first_atom, dtype=torch.long),
+            idx_j=torch.as_tensor(pairs["j"][pair_rows] + first_atom, dtype=torch.long),
+            offsets=torch.as_tensor(offsets),
             n_atoms=torch.as_tensor(counts),
             cutoff=float(cutoff),
             energy=None if self.energy is None else torch.as_tensor(self.energy[indices]),
