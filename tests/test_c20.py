@@ -1,0 +1,74 @@
+"""The shipped C20 data set: its size, its labels against GFN2-xTB itself, train/test apart."""
+
+import importlib.util
+import json
+
+import numpy as np
+import pytest
+
+from minischnet.data import c20, c20_minimum
+from minischnet.data.c20 import data_dir
+
+
+@pytest.fixture(scope="module")
+def train():
+    return c20("train")
+
+
+@pytest.fixture(scope="module")
+def test_set():
+    return c20("test")
+
+
+def test_sizes_and_metadata(train, test_set):
+    assert len(train) >= 20_000 and len(test_set) >= 1_000
+    assert np.all(train.Z == 6) and train.forces.shape == train.R.shape
+    meta = json.loads((data_dir() / "c20" / "c20.json").read_text())
+    assert meta["method"] == "GFN2-xTB" and meta["units"]["energy"] == "eV"
+    assert meta["n_train"] == len(train) and meta["n_test"] == len(test_set)
+    atoms = train[5]
+    assert atoms.get_chemical_formula() == "C20"
+    assert atoms.get_potential_energy() == train.energy[5]
+
+
+needs_tblite = pytest.mark.skipif(importlib.util.find_spec("tblite") is None, reason="needs tblite (CI installs it)")
+
+
+@needs_tblite
+def test_labels_are_gfn2_xtb(train, test_set):
+    """Recompute a few samples with tblite: the stored energies and forces are its answers."""
+    from tblite.ase import TBLite
+
+    rng = np.random.default_rng(0)
+    for ds in (train, test_set):
+        for k in rng.choice(len(ds), 3, replace=False):
+            atoms = ds[int(k)]
+            stored_e, stored_f = atoms.get_potential_energy(), atoms.get_forces()
+            atoms.calc = TBLite(method="GFN2-xTB", verbosity=0)
+            assert atoms.get_potential_energy() == pytest.approx(stored_e, abs=1e-6)
+            np.testing.assert_allclose(atoms.get_forces(), stored_f, atol=1e-5)
+
+
+@needs_tblite
+def test_minimum_has_no_forces_and_samples_spread_around_it(train):
+    from tblite.ase import TBLite
+
+    atoms = c20_minimum()
+    atoms.calc = TBLite(method="GFN2-xTB", verbosity=0)
+    assert np.abs(atoms.get_forces()).max() < 1e-3
+    above = train.energy - atoms.get_potential_energy()
+    assert above.min() > -1e-6  # nothing below the minimum
+    # zero-point motion: the harmonic bead potential energy is about half the ZPE, ~1.5 eV
+    assert 0.8 < np.median(above) < 4.0
+
+
+def test_train_and_test_do_not_share_configurations(train, test_set):
+    a = train.R.reshape(len(train), -1)
+    b = test_set.R.reshape(len(test_set), -1)
+    d2 = (a**2).sum(1)[None, :] - 2 * b @ a.T + (b**2).sum(1)[:, None]
+    assert np.sqrt(np.maximum(d2.min(), 0)) > 1e-3
+
+
+def test_unknown_split():
+    with pytest.raises(ValueError, match="split"):
+        c20("validation")
