@@ -12,8 +12,9 @@ from ._malloc import keep_freed_memory
 from .calculator import Calculator
 from .data.batch import Batch, collate
 from .nn import DTNN, SchNet
+from .train import load, save
 
 __version__ = "0.1.0"
 
 keep_freed_memory()  # see minischnet/_malloc.py: 2x faster CPU evaluation, measured
-__all__ = ["Batch", "Calculator", "DTNN", "SchNet", "collate"]
+__all__ = ["Batch", "Calculator", "DTNN", "SchNet", "collate", "load", "save"]

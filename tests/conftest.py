@@ -1,5 +1,6 @@
 """Shared test fixtures: random molecules and crystals, parameters of small models."""
 
+import os
 import zlib
 
 import numpy as np
@@ -8,6 +9,8 @@ import torch
 from ase import Atoms
 
 from minischnet import reference
+
+os.environ.setdefault("TQDM_DISABLE", "1")  # progress bars are for people, not for test logs
 
 CUTOFF = 4.0
 

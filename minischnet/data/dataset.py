@@ -19,8 +19,8 @@ import torch
 from ase import Atoms
 from ase.calculators.singlepoint import SinglePointCalculator
 
-from tqdm.auto import tqdm
 
+from .._progress import progress
 from .batch import Batch, structure_pairs
 
 
@@ -100,7 +100,7 @@ class AtomsDataset:
         if cutoff not in self._pairs:
             periodic = bool(self.pbc.any())
             ii, jj, offs, counts = [], [], [], []
-            for k in tqdm(range(len(self)), desc=f"pair lists ({self.name}, {cutoff} Å)", disable=len(self) < 5000):
+            for k in progress(range(len(self)), quiet=len(self) < 5000, desc=f"pair lists ({self.name}, {cutoff} Å)"):
                 s = self.atoms_slice(k)
                 _, _, i, j, o = structure_pairs(self.Z[s], self.R[s], cutoff, self.cell[k], self.pbc[k])
                 ii.append(i.astype(np.int32))

@@ -1,5 +1,8 @@
-"""Training: the energy-force loss (6). The trainer, checkpoints and learning curves follow."""
+"""Training: loss (6), the trainer with exact resume, model files."""
 
+from .checkpoint import load, save
 from .loss import energy_force_loss
+from .standardize import fit_output_scale
+from .trainer import History, TrainConfig, Trainer, evaluate
 
-__all__ = ["energy_force_loss"]
+__all__ = ["History", "TrainConfig", "Trainer", "energy_force_loss", "evaluate", "fit_output_scale", "load", "save"]

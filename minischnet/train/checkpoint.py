@@ -1,0 +1,81 @@
+"""Model files: a model with its hyperparameters (and, for checkpoints, the training state).
+
+    minischnet.save(model, "c20.pt", test_mae=...)   ->   minischnet.load("c20.pt")
+
+A file is a torch.save'd dict with a format tag; anything else (a damaged file, a foreign
+checkpoint) gives a ValueError that says what is wrong. Written atomically: a crash while saving
+leaves the previous file intact.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+FORMAT = "minischnet-model-v1"
+
+
+def model_classes():
+    from ..nn import DTNN, SchNet
+
+    return {"schnet": SchNet, "dtnn": DTNN}
+
+
+def hyperparameters(model) -> dict:
+    h = dict(n_features=model.n_features, n_interactions=len(model.interactions), n_rbf=model.n_rbf,
+             cutoff=model.cutoff, max_z=model.max_z)
+    if model.kind == "dtnn":
+        h["n_factors"] = model.n_factors
+    return h
+
+
+def save_checkpoint(path, model, **extra) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = dict(format=FORMAT, kind=model.kind, hyperparameters=hyperparameters(model),
+                 dtype=str(model.dtype).replace("torch.", ""), model=model.state_dict(), **extra)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def _read(path) -> dict:
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no model file at {path}")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as e:  # torch raises many kinds for a damaged zip/pickle
+        raise ValueError(f"{path} is not a readable minischnet model file (damaged or truncated?): {type(e).__name__}: {e}") from None
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a minischnet model file (no '{FORMAT}' tag): a foreign checkpoint?")
+    return state
+
+
+def load_checkpoint(path, model) -> dict:
+    """Load the weights of ``path`` into ``model`` (same kind and shape); return the whole state."""
+    state = _read(path)
+    if state["kind"] != model.kind or state["hyperparameters"] != hyperparameters(model):
+        raise ValueError(f"{path} holds a {state['kind']} {state['hyperparameters']}, not this {model.kind} {hyperparameters(model)}")
+    model.load_state_dict(state["model"])
+    return state
+
+
+def load(path, device=None):
+    """The model stored at ``path`` (eval mode), with ``model.info`` holding what was saved beside it."""
+    state = _read(path)
+    classes = model_classes()
+    if state["kind"] not in classes:
+        raise ValueError(f"{path}: unknown model kind {state['kind']!r}")
+    model = classes[state["kind"]](**state["hyperparameters"])
+    model.to(getattr(torch, state["dtype"]))
+    model.load_state_dict(state["model"])
+    model.info = {k: v for k, v in state.items() if k not in ("model", "optimizer", "scheduler", "format")}
+    return model.to(device).eval()
+
+
+def save(model, path, **info) -> None:
+    """Save ``model`` with any JSON-like ``info`` (training command, split, test errors...)."""
+    save_checkpoint(path, model, **info)

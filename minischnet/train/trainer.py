@@ -1,0 +1,205 @@
+"""The trainer: loss (6), Adam, learning-rate decay on plateau, early stopping, exact resume.
+
+    trainer = Trainer(model, dataset, train_idx, val_idx, TrainConfig(rho=0.01), "runs/c20")
+    trainer.fit()                  # resumes from runs/c20/checkpoint.pt if it exists
+
+Every epoch ends with a checkpoint (model, optimizer, scheduler, history) written atomically;
+the order of the training structures in epoch e depends only on (seed, e), so a run resumed
+from its checkpoint continues exactly as if it had never stopped. ``best.pt`` holds the model
+with the lowest validation MAE so far.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .._progress import progress
+from .checkpoint import load_checkpoint, save_checkpoint
+from .loss import energy_force_loss
+from .standardize import apply_output_scale, fit_output_scale
+
+
+@dataclass
+class TrainConfig:
+    rho: float = 0.01  # weight of the energy term in (6); math.inf trains on energies alone
+    lr: float = 1e-3
+    batch_size: int = 32
+    max_epochs: int = 1000
+    lr_patience: int = 10  # epochs without improvement before the learning rate is decayed
+    lr_factor: float = 0.5
+    min_lr: float = 1e-5  # stop when the learning rate decays below this
+    early_stopping: int = 30  # epochs without improvement before stopping
+    clip_grad_norm: float = 10.0
+    seed: int = 0
+    max_seconds: float = math.inf  # wall-clock budget for this call of fit(); resume continues
+    fit_atomref: bool = True
+
+    @property
+    def energy_only(self) -> bool:
+        return math.isinf(self.rho)
+
+
+@dataclass
+class History:
+    epoch: list = field(default_factory=list)
+    train_loss: list = field(default_factory=list)
+    val_energy_mae: list = field(default_factory=list)
+    val_force_mae: list = field(default_factory=list)
+    lr: list = field(default_factory=list)
+    seconds: list = field(default_factory=list)
+
+
+class Trainer:
+    def __init__(self, model, dataset, train_indices, val_indices, config: TrainConfig | None = None,
+                 run_dir: str | Path | None = None, device=None, distributed: bool = False):
+        self.config = config or TrainConfig()
+        if dataset.energy is None:
+            raise ValueError(f"{dataset.name} has no energies: training needs them")
+        if not self.config.energy_only and dataset.forces is None:
+            raise ValueError(f"{dataset.name} has no forces: train with rho=math.inf (energies only)")
+        if len(train_indices) == 0 or len(val_indices) == 0:
+            raise ValueError("training and validation sets must not be empty")
+        overlap = np.intersect1d(train_indices, val_indices)
+        if len(overlap):
+            raise ValueError(f"{len(overlap)} structures are in both the training and the validation set")
+        self.model = model.to(device) if device is not None else model
+        # Own copies of the two parts: pair lists are then built for these structures only.
+        self.train_set, self.val_set = dataset.subset(train_indices), dataset.subset(val_indices)
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.distributed = distributed
+        self.rank = torch.distributed.get_rank() if distributed else 0
+        self.world = torch.distributed.get_world_size() if distributed else 1
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.config.lr)
+        self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            self.optimizer, factor=self.config.lr_factor, patience=self.config.lr_patience
+        )
+        self.history = History()
+        self.best_mae = math.inf
+        self.epochs_since_best = 0
+        self.epoch = 0
+        if self.run_dir is not None and (self.run_dir / "checkpoint.pt").exists():
+            self._resume()
+        else:
+            scale = fit_output_scale(self.train_set, np.arange(len(self.train_set)), self.model.max_z, self.config.fit_atomref)
+            apply_output_scale(self.model, *scale)
+        if distributed:  # every process starts from rank 0's weights
+            for tensor in self.model.state_dict().values():
+                torch.distributed.broadcast(tensor, src=0)
+
+    # -- state ----------------------------------------------------------------------------------
+    def state(self) -> dict:
+        return dict(
+            model=self.model.state_dict(), optimizer=self.optimizer.state_dict(), scheduler=self.scheduler.state_dict(),
+            epoch=self.epoch, best_mae=self.best_mae, epochs_since_best=self.epochs_since_best,
+            history=asdict(self.history), config=asdict(self.config),
+        )
+
+    def _resume(self):
+        state = load_checkpoint(self.run_dir / "checkpoint.pt", self.model)
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.epoch, self.best_mae, self.epochs_since_best = state["epoch"], state["best_mae"], state["epochs_since_best"]
+        self.history = History(**state["history"])
+
+    def _save(self, name):
+        if self.run_dir is not None and self.rank == 0:
+            save_checkpoint(self.run_dir / name, self.model, **{k: v for k, v in self.state().items() if k != "model"})
+
+    # -- the loop -------------------------------------------------------------------------------
+    @property
+    def finished(self) -> bool:
+        c = self.config
+        return (self.epoch >= c.max_epochs or self.epochs_since_best >= c.early_stopping
+                or self.optimizer.param_groups[0]["lr"] < c.min_lr)
+
+    def epoch_order(self, epoch: int) -> np.ndarray:
+        """The training structures of ``epoch`` in their order: a function of (seed, epoch) only."""
+        return np.random.default_rng([self.config.seed, epoch]).permutation(len(self.train_set))
+
+    def train_epoch(self) -> float:
+        c = self.config
+        self.model.train()
+        order = self.epoch_order(self.epoch)
+        batches = [order[k : k + c.batch_size] for k in range(0, len(order), c.batch_size)]
+        total, bar = 0.0, progress(batches, quiet=self.rank != 0 or len(batches) < 20, desc=f"epoch {self.epoch + 1}", leave=False)
+        for indices in bar:
+            mine = indices[self.rank :: self.world]  # each process takes its share of the batch
+            self.optimizer.zero_grad(set_to_none=False)
+            if len(mine):
+                batch = self.train_set.batch(mine, self.model.cutoff).to(self.model.device, self.model.dtype)
+                # the loss of the whole batch is the size-weighted mean of the shares
+                loss = self.loss(batch) * (len(mine) * self.world / len(indices))
+                loss.backward()
+            else:
+                loss = torch.zeros(())
+            if self.distributed:
+                # What DistributedDataParallel does, written out: the mean of the processes'
+                # gradients. (DDP's own reducer is not used: its hooks and the double backward
+                # through the forces of loss (6) do not mix.)
+                for p in self.model.parameters():
+                    torch.distributed.all_reduce(p.grad)
+                    p.grad /= self.world
+                torch.distributed.all_reduce(loss)
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), c.clip_grad_norm)
+            self.optimizer.step()
+            total += loss.item() * len(indices) / self.world
+            bar.set_postfix(loss=f"{loss.item():.4g}")
+        return total / len(order)
+
+    def loss(self, batch):
+        if self.config.energy_only:
+            return ((self.model(batch) - batch.energy) ** 2).mean()
+        return energy_force_loss(self.model, batch, self.config.rho)
+
+    def fit(self) -> History:
+        start = time.time()
+        bar = progress(total=self.config.max_epochs, initial=self.epoch, desc="training", quiet=self.rank != 0)
+        while not self.finished and time.time() - start < self.config.max_seconds:
+            t0 = time.time()
+            train_loss = self.train_epoch()
+            mae = evaluate(self.model, self.val_set, forces=not self.config.energy_only)
+            self.epoch += 1
+            self.scheduler.step(mae["energy_mae"])
+            improved = mae["energy_mae"] < self.best_mae
+            self.best_mae = min(self.best_mae, mae["energy_mae"])
+            self.epochs_since_best = 0 if improved else self.epochs_since_best + 1
+            h = self.history
+            h.epoch.append(self.epoch); h.train_loss.append(train_loss); h.val_energy_mae.append(mae["energy_mae"])
+            h.val_force_mae.append(mae.get("force_mae", math.nan)); h.lr.append(self.optimizer.param_groups[0]["lr"])
+            h.seconds.append(time.time() - t0)
+            if improved:
+                self._save("best.pt")
+            self._save("checkpoint.pt")
+            bar.update(1)
+            bar.set_postfix(loss=f"{train_loss:.4g}", val_mae=f"{mae['energy_mae']:.4g} eV", lr=f"{h.lr[-1]:.1e}")
+        bar.close()
+        return self.history
+
+
+def evaluate(model, dataset, indices=None, batch_size: int = 100, forces: bool = True) -> dict:
+    """Mean absolute errors on ``indices`` (all by default): energy (eV per structure), forces (eV/Å per component)."""
+    was_training = model.training
+    model.eval()
+    e_err, f_err = [], []
+    indices = np.arange(len(dataset)) if indices is None else np.asarray(indices)
+    for k in range(0, len(indices), batch_size):
+        batch = dataset.batch(indices[k : k + batch_size], model.cutoff).to(model.device, model.dtype)
+        if forces and batch.forces is not None:
+            E, F = model.energy_and_forces(batch)
+            f_err.append((F - batch.forces).abs().flatten().detach().cpu().double().numpy())
+        else:
+            with torch.no_grad():
+                E = model(batch)
+        e_err.append((E - batch.energy).abs().detach().cpu().double().numpy())
+    model.train(was_training)
+    out = {"energy_mae": float(np.concatenate(e_err).mean())}
+    if f_err:
+        out["force_mae"] = float(np.concatenate(f_err).mean())
+    return out

@@ -1,0 +1,117 @@
+"""The trainer: it learns, it resumes exactly, it fits its scale on training data only, files."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from ase.build import molecule
+
+import minischnet
+from minischnet.data import AtomsDataset
+from minischnet.train import TrainConfig, Trainer, evaluate, fit_output_scale
+from conftest import small_params, torch_model
+
+
+def teacher_dataset(n=12, seed=0):
+    """Rattled small molecules labelled by a random SchNet (a smooth, learnable target)."""
+    rng = np.random.default_rng(seed)
+    teacher = torch_model("schnet", small_params("schnet", seed=7))
+    structures = []
+    for k in range(n):
+        atoms = molecule(["H2O", "NH3", "CH4", "C2H2"][k % 4])
+        atoms.rattle(0.1, seed=int(rng.integers(1 << 30)))
+        atoms.calc = minischnet.Calculator(teacher)
+        atoms.get_forces()
+        structures.append(atoms)
+    return AtomsDataset.from_atoms(structures)
+
+
+def student(seed=0):
+    torch.manual_seed(seed)
+    return minischnet.SchNet(n_features=16, n_interactions=2, n_rbf=12, cutoff=4.0, max_z=20).double()
+
+
+def test_tiny_model_overfits_tiny_data(tmp_path):
+    ds = teacher_dataset(8)
+    model = student()
+    config = TrainConfig(rho=1.0, lr=5e-3, batch_size=8, max_epochs=400, lr_patience=1000, early_stopping=1000)
+    # train on all 8, validate on a copy of one of them (validation must be a separate index set)
+    ds2 = AtomsDataset.from_atoms([ds[k] for k in range(8)] + [ds[0]])
+    trainer = Trainer(model, ds2, np.arange(8), [8], config)
+    first = trainer.train_epoch()
+    history = trainer.fit()
+    assert history.train_loss[-1] < first / 100
+    mae = evaluate(model, ds2, np.arange(8))
+    assert mae["force_mae"] < 0.1 * np.abs(ds.forces).mean()
+
+
+def test_resume_is_exact(tmp_path):
+    ds = teacher_dataset(12)
+    config = TrainConfig(rho=0.5, lr=1e-3, batch_size=5, max_epochs=4)
+    straight = student()
+    Trainer(straight, ds, np.arange(9), np.arange(9, 12), config, tmp_path / "a").fit()
+
+    interrupted = student()
+    Trainer(interrupted, ds, np.arange(9), np.arange(9, 12), TrainConfig(**{**config.__dict__, "max_epochs": 2}), tmp_path / "b").fit()
+    resumed = student(seed=123)  # different initial weights: everything must come from the checkpoint
+    trainer = Trainer(resumed, ds, np.arange(9), np.arange(9, 12), config, tmp_path / "b")
+    assert trainer.epoch == 2
+    trainer.fit()
+    for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0, msg=name)
+    assert trainer.history.epoch == [1, 2, 3, 4]
+
+
+def test_output_scale_uses_training_split_only():
+    ds = teacher_dataset(12)
+    train, val = np.arange(8), np.arange(8, 12)
+    atomref, mean, std = fit_output_scale(ds, train, max_z=20)
+    # Closed form on the training part alone.
+    sub = ds.subset(train)
+    counts = np.diff(sub.start)
+    C = np.zeros((len(sub), 21))
+    np.add.at(C, (np.repeat(np.arange(len(sub)), counts), sub.Z), 1)
+    expected = np.linalg.lstsq(C, sub.energy, rcond=None)[0]
+    np.testing.assert_allclose(atomref, expected, atol=1e-10)
+    assert std == pytest.approx(((sub.energy - C @ expected) / counts).std())
+    # Changing the validation energies changes nothing.
+    ds.energy[val] += 1000.0
+    model = student()
+    Trainer(model, ds, train, val, TrainConfig(max_epochs=0))
+    np.testing.assert_allclose(model.atomref.numpy(), atomref, atol=1e-10)
+    assert model.mean.item() == pytest.approx(mean) and model.std.item() == pytest.approx(std)
+
+
+def test_energy_only_training_and_label_checks():
+    ds = teacher_dataset(6)
+    model = student()
+    trainer = Trainer(model, ds, np.arange(4), [4, 5], TrainConfig(rho=math.inf, max_epochs=2, batch_size=2))
+    history = trainer.fit()
+    assert len(history.epoch) == 2 and math.isnan(history.val_force_mae[0])
+    no_forces = AtomsDataset(ds.Z, ds.R, ds.start, energy=ds.energy)
+    with pytest.raises(ValueError, match="no forces"):
+        Trainer(student(), no_forces, [0, 1], [2], TrainConfig(rho=0.1))
+    with pytest.raises(ValueError, match="both the training and the validation"):
+        Trainer(student(), ds, [0, 1, 2], [2, 3], TrainConfig())
+
+
+def test_model_files(tmp_path):
+    model = student().eval()
+    path = tmp_path / "m.pt"
+    minischnet.save(model, path, test_mae=0.5, command="python -m minischnet train ...")
+    back = minischnet.load(path)
+    assert back.info["test_mae"] == 0.5 and back.dtype == torch.float64
+    batch = minischnet.collate([molecule("CH3OH")], 4.0)
+    torch.testing.assert_close(back.energy_and_forces(batch)[0], model.energy_and_forces(batch)[0], rtol=0, atol=0)
+
+    damaged = tmp_path / "damaged.pt"
+    damaged.write_bytes(path.read_bytes()[:2000])
+    with pytest.raises(ValueError, match="damaged or truncated"):
+        minischnet.load(damaged)
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"state_dict": model.state_dict()}, foreign)
+    with pytest.raises(ValueError, match="not a minischnet model file"):
+        minischnet.load(foreign)
+    with pytest.raises(FileNotFoundError):
+        minischnet.load(tmp_path / "missing.pt")
