@@ -1,0 +1,110 @@
+"""The learning curve of Abb. 6 (left): test MAE of U0 on QM9 against the number of training molecules.
+
+    python -m minischnet.train.learning_curve --out data/results/learning_curve [--hours-per-run 1]
+
+Trains DTNN and SchNet with T = 1, 2, 3 interaction blocks at N = 1,000 ... 25,000 (add larger N
+with --sizes on a GPU), energy only (U0), on the fixed split; evaluates each on the fixed QM9
+test set and appends one row per finished run to learning_curve.csv (model, T, N, test MAE,
+epochs, wall time, device, command). Resumable: a finished run is skipped, an unfinished one
+resumes from its checkpoint; a run stopped by its time budget is recorded with finished=False.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+from pathlib import Path
+
+from .run import add_train_arguments, run
+
+FIELDS = ["model", "T", "N", "test_mae_eV", "epochs", "finished", "wall_seconds", "device", "machine", "command"]
+
+
+def run_name(model, T, N):
+    return f"{model}_T{T}_N{N}"
+
+
+def recorded(csv_path: Path) -> dict:
+    if not csv_path.exists():
+        return {}
+    with open(csv_path, newline="") as f:
+        return {run_name(r["model"], r["T"], r["N"]): r for r in csv.DictReader(f)}
+
+
+def write_rows(csv_path: Path, rows: dict) -> None:
+    tmp = csv_path.with_suffix(".tmp")
+    with open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, FIELDS)
+        writer.writeheader()
+        for key in sorted(rows, key=lambda k: (int(rows[k]["N"]), rows[k]["model"], int(rows[k]["T"]))):
+            writer.writerow(rows[key])
+    os.replace(tmp, csv_path)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=Path("data/results/learning_curve"))
+    parser.add_argument("--models", nargs="+", default=["schnet", "dtnn"])
+    parser.add_argument("--interactions", nargs="+", type=int, default=[1, 2, 3])
+    parser.add_argument("--sizes", nargs="+", type=int, default=[1000, 2000, 5000, 10000, 25000])
+    parser.add_argument("--hours-per-run", type=float, default=1.0, help="wall-time budget of one call per run")
+    parser.add_argument("--features", type=int, default=64)
+    parser.add_argument("--n-val", type=int, default=1000)
+    parser.add_argument("--device", default="auto")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    csv_path = args.out / "learning_curve.csv"
+    for N in args.sizes:
+        for model in args.models:
+            for T in args.interactions:
+                name = run_name(model, T, N)
+                rows = recorded(csv_path)
+                if name in rows and rows[name]["finished"] == "True":
+                    continue
+                run_dir = args.out / "runs" / name
+                options = [
+                    "--data", "qm9", "--run-dir", str(run_dir), "--model", model, "--interactions", str(T),
+                    "--features", str(args.features), "--n-train", str(N), "--n-val", str(args.n_val), "--rho", "inf",
+                    "--batch-size", "32", "--lr", "1e-3", "--lr-patience", "10", "--early-stopping", "30",
+                    "--max-hours", str(args.hours_per_run), "--device", args.device,
+                ]
+                run(add_train_arguments(argparse.ArgumentParser()).parse_args(options), ["train", *options])
+                result = json.loads((run_dir / "result.json").read_text())
+                rows = recorded(csv_path)
+                rows[name] = dict(
+                    model=model, T=T, N=N, test_mae_eV=f"{result['test_energy_mae']:.5f}", epochs=result["epochs"],
+                    finished=result["finished"], wall_seconds=f"{result['wall_seconds_total']:.0f}",
+                    device=result["device"], machine=result["machine"], command=result["command"],
+                )
+                write_rows(csv_path, rows)
+    plot(csv_path, args.out / "learning_curve.png")
+
+
+def plot(csv_path: Path, png: Path) -> None:
+    """Abb. 6 (left): test MAE against N, one line per model and T; chemical accuracy dashed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = list(recorded(csv_path).values())
+    fig, ax = plt.subplots(figsize=(5, 4))
+    for model, marker in (("dtnn", "s"), ("schnet", "o")):
+        for T in sorted({int(r["T"]) for r in rows if r["model"] == model}):
+            pts = sorted((int(r["N"]), float(r["test_mae_eV"]), r["finished"] == "True") for r in rows
+                         if r["model"] == model and int(r["T"]) == T)
+            if pts:
+                ax.loglog([p[0] for p in pts], [p[1] for p in pts], marker=marker, label=f"{'SchNet' if model == 'schnet' else 'DTNN'} T={T}")
+    ax.axhline(0.043, color="k", ls="--", lw=0.8, label="chemical accuracy")
+    ax.set_xlabel("training molecules N")
+    ax.set_ylabel("test MAE of U0 (eV)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(png, dpi=120)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+"""The command line trains on any ASE file, writes its results, and resumes."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import torch
+
+import minischnet
+from test_train import teacher_dataset
+
+
+def run_cli(*args):
+    env = dict(os.environ, TQDM_DISABLE="1")
+    return subprocess.run([sys.executable, "-m", "minischnet", "train", *args], env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_train_on_a_file_and_resume(tmp_path):
+    data = tmp_path / "set.extxyz"
+    teacher_dataset(20).write(data)
+    common = ["--data", str(data), "--run-dir", str(tmp_path / "run"), "--features", "16", "--interactions", "1",
+              "--rbf", "10", "--cutoff", "4", "--dtype", "float64", "--batch-size", "4"]
+    first = run_cli(*common, "--epochs", "2", "--plot")
+    assert first.returncode == 0, first.stderr[-2000:]
+    result = json.loads((tmp_path / "run" / "result.json").read_text())
+    assert result["epochs"] == 2 and result["n_test"] == 2 and result["test_force_mae"] > 0
+    assert (tmp_path / "run" / "history.png").stat().st_size > 1000
+    model = minischnet.load(tmp_path / "run" / "model.pt")
+    assert model.info["test_energy_mae"] == result["test_energy_mae"] and model.dtype == torch.float64
+
+    second = run_cli(*common, "--epochs", "4")
+    assert second.returncode == 0, second.stderr[-2000:]
+    history = json.loads((tmp_path / "run" / "history.json").read_text())
+    assert history["epoch"] == [1, 2, 3, 4]  # resumed, not restarted
+
+
+def test_file_without_energies_is_refused(tmp_path):
+    import ase.io
+    from ase.build import molecule
+
+    ase.io.write(tmp_path / "plain.xyz", [molecule("H2O")] * 3)
+    out = run_cli("--data", str(tmp_path / "plain.xyz"), "--run-dir", str(tmp_path / "run"))
+    assert out.returncode != 0 and "has no energy" in out.stderr
