@@ -177,7 +177,7 @@ def main(argv=None):
 
 
 def assemble(args, chunks):
-    import tblite
+    from importlib.metadata import version
 
     data, meta_chunks = {}, []
     for name, split, kind, n, seed, T in chunks:
@@ -192,11 +192,11 @@ def assemble(args, chunks):
     arrays = {f"{split}_{key}": np.concatenate(v).astype(np.float64) for (split, key), v in data.items()}
     np.savez_compressed(args.out / "c20.npz", **arrays)
     meta = dict(
-        method="GFN2-xTB", program="tblite", program_version=getattr(tblite, "__version__", "unknown"),
+        method="GFN2-xTB", program="tblite", program_version=version("tblite"), tblite_settings="TBLite(method='GFN2-xTB') defaults, one calculator per chunk",
         units=dict(positions="Å", energy="eV", forces="eV/Å"),
         n_train=len(arrays["train_E"]), n_test=len(arrays["test_E"]),
-        sampling=__doc__.split("\n\n")[1].strip(), md_temperatures_K=list(MD_TEMPERATURES), md_stride=MD_STRIDE,
-        chunks=meta_chunks, command="python -m minischnet.data.make_c20 " + " ".join(sys.argv[1:]),
+        sampling=" ".join(__doc__.split("\n\n")[2:4]), md_temperatures_K=list(MD_TEMPERATURES), md_stride=MD_STRIDE,
+        chunks=meta_chunks, command="python -m minischnet.data.make_c20 " + " ".join(a for a in sys.argv[1:] if a != "--assemble"),
         machine=platform.platform(), python=platform.python_version(),
     )
     (args.out / "c20.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False))
