@@ -1,0 +1,199 @@
+"""Molecular dynamics and ring-polymer MD (RPMD) with any ASE calculator.
+
+Units are ASE's: positions Å, masses amu, energies eV, time in ASE units (``ase.units.fs``).
+
+    md = RingPolymerMD(atoms, calc, nbeads=8, temperature_K=300, timestep_fs=0.5)
+    out = md.run(steps=10_000, record_every=10)      # out["positions"]: (frames, nbeads, natoms, 3)
+
+RPMD (Craig & Manolopoulos 2004) samples the quantum Boltzmann distribution with P classical
+copies of the system ("beads") joined in a ring by springs of frequency ω_P = P / (βħ):
+
+    H_P = sum_j [ p_j^2 / 2m + V(q_j) + m ω_P^2 |q_j - q_j+1|^2 / 2 ]   at temperature P T.
+
+One step (OBABO, Ceriotti et al., J. Chem. Phys. 133, 124104 (2010)):
+    O  PILE-L thermostat for dt/2 on the normal modes (friction 2 ω_k; 1/τ on the centroid)
+    B  p += -dt/2 ∇V            (all beads in one call when the calculator has ``calculate_batch``)
+    A  free ring polymer for dt, exactly, in normal modes (harmonic oscillators of ω_k = 2 ω_P sin(kπ/P))
+    B  p += -dt/2 ∇V
+    O  thermostat for dt/2
+P = 1 is classical Langevin dynamics (OBABO); no thermostat (``tau_fs=None``) is NVE velocity Verlet.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from ase import units
+
+from ._progress import progress
+
+HBAR = units._hbar * units.J * units.s  # ħ in eV * (ASE time)
+
+
+# ---------------------------------------------------------------------------------------------
+# Normal modes of the free ring polymer
+
+def normal_mode_matrix(P: int) -> np.ndarray:
+    """Orthogonal C (P, P): bead coordinates q_j = sum_k C[j, k] q̃_k; column 0 is the centroid mode."""
+    j = np.arange(P)[:, None]
+    k = np.arange(P)[None, :]
+    C = np.where(k == 0, np.sqrt(1 / P), 0.0) * np.ones((P, P))
+    C = np.where((k >= 1) & (k < (P + 1) / 2), np.sqrt(2 / P) * np.cos(2 * np.pi * j * k / P), C)
+    C = np.where((P % 2 == 0) & (k == P // 2), np.sqrt(1 / P) * (-1.0) ** j, C)
+    C = np.where(k > P / 2, np.sqrt(2 / P) * np.sin(2 * np.pi * j * k / P), C)
+    return C
+
+
+def normal_mode_frequencies(P: int, omega_P: float) -> np.ndarray:
+    """ω_k = 2 ω_P sin(kπ/P), k = 0..P-1 (the eigenfrequencies of the ring's springs)."""
+    return 2 * omega_P * np.sin(np.arange(P) * np.pi / P)
+
+
+def free_ring_propagator(omega_k: np.ndarray, masses: np.ndarray, dt: float) -> np.ndarray:
+    """Exact dt-propagator of each free mode k and atom a: [[cos, -mω sin], [sin/(mω), cos]], (P, N, 2, 2)."""
+    w, m = np.broadcast_arrays(omega_k[:, None], masses[None, :])  # (P, N) each
+    c, s = np.cos(w * dt), np.sin(w * dt)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s_over_mw = np.where(w > 0, s / (m * w), dt / m)  # ω -> 0: free flight
+    return np.stack([np.stack([c, -m * w * s], -1), np.stack([s_over_mw, c], -1)], -2)
+
+
+# ---------------------------------------------------------------------------------------------
+# Forces on all beads
+
+def bead_forces(atoms, calc, positions):
+    """Energies (P,) and forces (P, N, 3) of every bead: one ``calculate_batch`` call if offered."""
+    beads = []
+    for q in positions:
+        bead = atoms.copy()
+        bead.positions = q
+        beads.append(bead)
+    if hasattr(calc, "calculate_batch"):
+        energies, forces = calc.calculate_batch(beads)
+        return np.asarray(energies), np.asarray(forces)
+    energies, forces = [], []
+    for bead in beads:
+        bead.calc = calc
+        energies.append(bead.get_potential_energy())
+        forces.append(bead.get_forces())
+    return np.array(energies), np.array(forces)
+
+
+class RingPolymerMD:
+    """RPMD with the PILE-L thermostat; P = 1 is classical Langevin MD, ``tau_fs=None`` is NVE."""
+
+    def __init__(self, atoms, calc, nbeads: int, temperature_K: float, timestep_fs: float,
+                 tau_fs: float | None = 100.0, seed: int = 0, thermostat: bool = True):
+        if nbeads < 1:
+            raise ValueError(f"nbeads must be at least 1, got {nbeads}")
+        if not temperature_K > 0:
+            raise ValueError(f"temperature must be positive, got {temperature_K} K")
+        if not timestep_fs > 0:
+            raise ValueError(f"timestep must be positive, got {timestep_fs} fs")
+        self.atoms, self.calc, self.P = atoms.copy(), calc, nbeads
+        self.masses = atoms.get_masses()  # (N,) amu
+        self.beta = 1.0 / (units.kB * temperature_K)
+        self.beta_P = self.beta / nbeads
+        self.omega_P = 1.0 / (self.beta_P * HBAR)
+        self.dt = timestep_fs * units.fs
+        self.thermostat = thermostat and tau_fs is not None
+        self.C = normal_mode_matrix(nbeads)
+        self.omega_k = normal_mode_frequencies(nbeads, self.omega_P)
+        self.propagator = free_ring_propagator(self.omega_k, self.masses, self.dt)
+        gamma = 2 * self.omega_k  # PILE-L: critical damping of each internal mode
+        gamma[0] = 1.0 / (tau_fs * units.fs) if tau_fs is not None else 0.0
+        self.c1 = np.exp(-gamma * self.dt / 2)[:, None, None]
+        self.c2 = np.sqrt(1 - self.c1**2)
+        self.rng = np.random.default_rng(seed)
+        # All beads start at the given geometry, momenta drawn at the bead temperature P T.
+        self.q = np.repeat(atoms.positions[None], nbeads, axis=0)  # (P, N, 3)
+        self.p = self.rng.normal(size=self.q.shape) * np.sqrt(self.masses[None, :, None] / self.beta_P)
+        self.energies, self.forces = bead_forces(self.atoms, self.calc, self.q)
+        self.thermostat_work = 0.0  # kinetic energy the thermostat removed: for the conserved quantity
+        self.step_count = 0
+
+    # -- the integrator -------------------------------------------------------------------------
+    def _to_modes(self, x):
+        return np.einsum("jk,jna->kna", self.C, x)
+
+    def _to_beads(self, x):
+        return np.einsum("jk,kna->jna", self.C, x)
+
+    def _O(self):
+        if not self.thermostat:
+            return
+        before = self.kinetic_energy()
+        p = self._to_modes(self.p)
+        noise = self.rng.normal(size=p.shape) * np.sqrt(self.masses[None, :, None] / self.beta_P)
+        self.p = self._to_beads(self.c1 * p + self.c2 * noise)
+        self.thermostat_work += before - self.kinetic_energy()
+
+    def _B(self):
+        self.p += 0.5 * self.dt * self.forces
+
+    def _A(self):
+        p, q = self._to_modes(self.p), self._to_modes(self.q)
+        U = self.propagator  # (P, N, 2, 2)
+        p_new = U[..., 0, 0, None] * p + U[..., 0, 1, None] * q
+        q_new = U[..., 1, 0, None] * p + U[..., 1, 1, None] * q
+        self.p, self.q = self._to_beads(p_new), self._to_beads(q_new)
+
+    def step(self):
+        self._O()
+        self._B()
+        self._A()
+        self.energies, self.forces = bead_forces(self.atoms, self.calc, self.q)
+        self._B()
+        self._O()
+        self.step_count += 1
+
+    # -- estimators (eV) ------------------------------------------------------------------------
+    def kinetic_energy(self) -> float:
+        """Sum over beads of p^2 / 2m (the bead kinetic energy, not a quantum estimator)."""
+        return float(np.sum(self.p**2 / (2 * self.masses[None, :, None])))
+
+    def spring_energy(self) -> float:
+        d = self.q - np.roll(self.q, -1, axis=0)
+        return float(0.5 * self.omega_P**2 * np.sum(self.masses[None, :, None] * d**2))
+
+    def centroid(self) -> np.ndarray:
+        return self.q.mean(axis=0)
+
+    def kinetic_primitive(self) -> float:
+        """Primitive estimator: 3NP / (2β) - (1/P) sum_j m ω_P^2 |q_j - q_j+1|^2 / 2."""
+        return 3 * len(self.masses) * self.P / (2 * self.beta) - self.spring_energy() / self.P
+
+    def kinetic_centroid_virial(self) -> float:
+        """Centroid-virial estimator: 3N / (2β) - (1/2P) sum_j (q_j - q̄) · F_j."""
+        return 3 * len(self.masses) / (2 * self.beta) - float(np.sum((self.q - self.centroid()) * self.forces)) / (2 * self.P)
+
+    def potential_energy(self) -> float:
+        """The quantum potential energy estimator: the bead average of V."""
+        return float(self.energies.mean())
+
+    def radius_of_gyration(self) -> float:
+        """Ring-polymer radius of gyration, averaged over atoms: sqrt(<|q_j - q̄|^2>), Å."""
+        return float(np.sqrt(np.mean(np.sum((self.q - self.centroid()) ** 2, axis=-1))))
+
+    def conserved_quantity(self) -> float:
+        """H_P / P-normalised ring-polymer energy plus the thermostat's work: constant up to integration error."""
+        return (self.kinetic_energy() + self.spring_energy() + float(self.energies.sum())) / self.P + self.thermostat_work / self.P
+
+    # -- running --------------------------------------------------------------------------------
+    def run(self, steps: int, record_every: int = 1, quiet: bool = False) -> dict:
+        """Integrate ``steps`` steps; every ``record_every`` steps record positions and observables."""
+        frames = steps // record_every
+        out = {k: np.zeros(frames) for k in ("kinetic_cv", "kinetic_primitive", "potential", "radius_of_gyration", "conserved", "time_fs")}
+        out["positions"] = np.zeros((frames, self.P, len(self.masses), 3))
+        f = 0
+        for s in progress(range(steps), quiet=quiet, desc=f"RPMD P={self.P}"):
+            self.step()
+            if (s + 1) % record_every == 0 and f < frames:
+                out["positions"][f] = self.q
+                out["kinetic_cv"][f] = self.kinetic_centroid_virial()
+                out["kinetic_primitive"][f] = self.kinetic_primitive()
+                out["potential"][f] = self.potential_energy()
+                out["radius_of_gyration"][f] = self.radius_of_gyration()
+                out["conserved"][f] = self.conserved_quantity()
+                out["time_fs"][f] = self.step_count * self.dt / units.fs
+                f += 1
+        return out

@@ -1,0 +1,112 @@
+"""MD and RPMD against closed-form answers: the quantum harmonic oscillator, energy conservation."""
+
+import numpy as np
+import pytest
+from ase import Atoms, units
+from ase.calculators.calculator import Calculator, all_changes
+
+from minischnet.md import HBAR, RingPolymerMD, normal_mode_frequencies, normal_mode_matrix
+
+
+class Harmonic(Calculator):
+    """V = sum_a k |r_a|^2 / 2: independent isotropic oscillators (a real potential with a known answer)."""
+
+    implemented_properties = ["energy", "forces"]
+
+    def __init__(self, k):
+        super().__init__()
+        self.k = k
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+        super().calculate(atoms, properties, system_changes)
+        r = self.atoms.positions
+        self.results = {"energy": 0.5 * self.k * np.sum(r**2), "forces": -self.k * r}
+
+
+def oscillators(n=64, mass=1.0):
+    return Atoms(f"H{n}", positions=np.zeros((n, 3)), masses=np.full(n, mass))
+
+
+@pytest.mark.parametrize("P", [1, 2, 3, 8])
+def test_normal_modes_diagonalise_the_ring(P):
+    C = normal_mode_matrix(P)
+    np.testing.assert_allclose(C.T @ C, np.eye(P), atol=1e-14)
+    # spring matrix of the ring (2 on the diagonal, -1 to each neighbour) has eigenvalues (ω_k / ω_P)^2
+    A = 2 * np.eye(P) - np.roll(np.eye(P), 1, axis=1) - np.roll(np.eye(P), -1, axis=1) if P > 2 else (
+        np.array([[0.0]]) if P == 1 else 2 * np.array([[1.0, -1.0], [-1.0, 1.0]]))
+    np.testing.assert_allclose(C.T @ A @ C, np.diag(normal_mode_frequencies(P, 1.0) ** 2), atol=1e-12)
+
+
+def exact_x2(P, beta, m, omega):
+    """<x^2> of one coordinate for the P-bead discretisation: (1/βm) Σ_k 1/(ω^2 + ω_k^2)."""
+    omega_k = normal_mode_frequencies(P, P / (beta * HBAR))
+    return np.sum(1.0 / (omega**2 + omega_k**2)) / (beta * m)
+
+
+@pytest.mark.parametrize("P", [1, 8])
+def test_harmonic_oscillator_position_variance(P):
+    T, m = 300.0, 1.0
+    beta = 1 / (units.kB * T)
+    omega = 3.0 / (beta * HBAR)  # βħω = 3: strongly quantum
+    k = m * omega**2
+    period_fs = 2 * np.pi / omega / units.fs
+    md = RingPolymerMD(oscillators(64, m), Harmonic(k), nbeads=P, temperature_K=T,
+                       timestep_fs=period_fs / 40, tau_fs=period_fs, seed=1)
+    md.run(400, quiet=True)  # equilibrate
+    out = md.run(6000, record_every=5, quiet=True)
+    x2 = np.mean(out["positions"] ** 2)  # over frames, beads, atoms, coordinates
+    # statistical error: 64 x 3 independent coordinates, about one period correlation time
+    n_independent = 64 * 3 * (6000 / 40)
+    expected = exact_x2(P, beta, m, omega)
+    assert x2 == pytest.approx(expected, rel=4 / np.sqrt(n_independent) + 0.01)
+    if P == 1:
+        assert expected == pytest.approx(1 / (beta * m * omega**2))  # classical
+    else:
+        quantum = HBAR / (2 * m * omega) / np.tanh(beta * HBAR * omega / 2)
+        assert expected == pytest.approx(quantum, rel=0.05)  # P = 8 is within 5 % of P -> infinity here
+        assert x2 > 1.5 / (beta * m * omega**2)  # and far from classical (quantum/classical = 1.66 at βħω = 3)
+
+
+def test_kinetic_estimators_agree_with_exact_energy():
+    T, m, P = 300.0, 1.0, 8
+    beta = 1 / (units.kB * T)
+    omega = 3.0 / (beta * HBAR)
+    md = RingPolymerMD(oscillators(32, m), Harmonic(m * omega**2), nbeads=P, temperature_K=T,
+                       timestep_fs=2 * np.pi / omega / units.fs / 40, tau_fs=2 * np.pi / omega / units.fs, seed=2)
+    md.run(400, quiet=True)
+    out = md.run(6000, record_every=5, quiet=True)
+    # For a harmonic oscillator <K> = <V> = ½ m ω² <x²> per coordinate (virial theorem, P-bead exact)
+    expected = 0.5 * m * omega**2 * exact_x2(P, beta, m, omega) * 32 * 3
+    assert out["kinetic_cv"].mean() == pytest.approx(expected, rel=0.03)
+    assert out["potential"].mean() == pytest.approx(expected, rel=0.03)
+    assert out["kinetic_primitive"].mean() == pytest.approx(expected, rel=0.06)  # noisier estimator
+    assert out["kinetic_primitive"].std() > 2 * out["kinetic_cv"].std()
+
+
+@pytest.mark.parametrize("P", [1, 4])
+def test_nve_conserves_energy_and_pile_conserved_quantity(P):
+    m, omega = 1.0, 0.05  # ASE units
+    common = dict(nbeads=P, temperature_K=300.0, timestep_fs=0.5, seed=3)
+    nve = RingPolymerMD(oscillators(8, m), Harmonic(m * omega**2), tau_fs=None, **common)
+    out = nve.run(2000, record_every=10, quiet=True)
+    drift = np.abs(out["conserved"] - out["conserved"][0]).max()
+    assert drift < 1e-3 * np.abs(out["kinetic_cv"]).mean()
+    pile = RingPolymerMD(oscillators(8, m), Harmonic(m * omega**2), tau_fs=50.0, **common)
+    out = pile.run(2000, record_every=10, quiet=True)
+    assert np.abs(out["conserved"] - out["conserved"][0]).max() < 1e-3 * np.abs(out["kinetic_cv"]).mean()
+    assert abs(pile.thermostat_work) > 10 * np.abs(out["conserved"] - out["conserved"][0]).max()
+
+
+def test_same_seed_same_trajectory():
+    a = RingPolymerMD(oscillators(4), Harmonic(0.01), 4, 300.0, 1.0, seed=7).run(50, quiet=True)
+    b = RingPolymerMD(oscillators(4), Harmonic(0.01), 4, 300.0, 1.0, seed=7).run(50, quiet=True)
+    c = RingPolymerMD(oscillators(4), Harmonic(0.01), 4, 300.0, 1.0, seed=8).run(50, quiet=True)
+    np.testing.assert_array_equal(a["positions"], b["positions"])
+    assert np.abs(a["positions"] - c["positions"]).max() > 1e-3
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="nbeads"):
+        RingPolymerMD(oscillators(2), Harmonic(0.01), 0, 300.0, 1.0)
+    with pytest.raises(ValueError, match="temperature"):
+        RingPolymerMD(oscillators(2), Harmonic(0.01), 2, -1.0, 1.0)
