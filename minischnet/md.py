@@ -197,3 +197,35 @@ class RingPolymerMD:
                 out["time_fs"][f] = self.step_count * self.dt / units.fs
                 f += 1
         return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Observables and files
+
+def pair_distances(positions: np.ndarray) -> np.ndarray:
+    """All interatomic distances of each configuration: (..., N, 3) -> (..., N(N-1)/2), Å."""
+    i, j = np.triu_indices(positions.shape[-2], k=1)
+    return np.linalg.norm(positions[..., j, :] - positions[..., i, :], axis=-1)
+
+
+def distance_histograms(positions: np.ndarray, bins=np.linspace(1.0, 4.5, 351)) -> dict:
+    """Normalised distance distributions of the beads and of the centroids (Abb. 6 right).
+
+    positions: (frames, nbeads, natoms, 3). Returns bin centres and the two densities (1/Å).
+    """
+    beads, _ = np.histogram(pair_distances(positions).ravel(), bins=bins, density=True)
+    centroids, _ = np.histogram(pair_distances(positions.mean(axis=1)).ravel(), bins=bins, density=True)
+    return {"r": 0.5 * (bins[1:] + bins[:-1]), "beads": beads, "centroids": centroids}
+
+
+def write_run(out: dict, atoms, path_stem) -> None:
+    """Observables to ``<stem>.npz`` (numpy) and the centroid trajectory to ``<stem>.extxyz`` (ASE)."""
+    import ase.io
+
+    np.savez_compressed(f"{path_stem}.npz", **out)
+    frames = []
+    for q in out["positions"]:
+        frame = atoms.copy()
+        frame.positions = q.mean(axis=0)
+        frames.append(frame)
+    ase.io.write(f"{path_stem}.extxyz", frames)

@@ -5,7 +5,7 @@ import pytest
 from ase import Atoms, units
 from ase.calculators.calculator import Calculator, all_changes
 
-from minischnet.md import HBAR, RingPolymerMD, normal_mode_frequencies, normal_mode_matrix
+from minischnet.md import HBAR, RingPolymerMD, distance_histograms, normal_mode_frequencies, normal_mode_matrix, write_run
 
 
 class Harmonic(Calculator):
@@ -110,3 +110,23 @@ def test_bad_arguments():
         RingPolymerMD(oscillators(2), Harmonic(0.01), 0, 300.0, 1.0)
     with pytest.raises(ValueError, match="temperature"):
         RingPolymerMD(oscillators(2), Harmonic(0.01), 2, -1.0, 1.0)
+
+
+def test_distance_histograms_and_files(tmp_path):
+    import ase.io
+
+    triangle = np.array([[0.0, 0, 0], [1.5, 0, 0], [0, 2.0, 0]])  # distances 1.5, 2.0, 2.5 Å
+    positions = triangle + np.random.default_rng(0).normal(0, 0.02, (10, 4, 3, 3))  # frames, beads, atoms, xyz
+    h = distance_histograms(positions, bins=np.linspace(0, 4, 401))
+    dr = h["r"][1] - h["r"][0]
+    assert np.sum(h["beads"]) * dr == pytest.approx(1.0) and np.sum(h["centroids"]) * dr == pytest.approx(1.0)
+    # three peaks near 1.5, 2.0 and 2.5 Å, each holding a third of the weight
+    for r0 in (1.5, 2.0, 2.5):
+        near = np.abs(h["r"] - r0) < 0.2
+        assert np.sum(h["centroids"][near]) * dr == pytest.approx(1 / 3, abs=0.02)
+    out = RingPolymerMD(oscillators(3), Harmonic(0.05), 4, 300.0, 1.0, seed=0).run(20, record_every=2, quiet=True)
+    write_run(out, oscillators(3), tmp_path / "run")
+    frames = ase.io.read(tmp_path / "run.extxyz", ":")
+    assert len(frames) == 10
+    np.testing.assert_allclose(frames[-1].positions, out["positions"][-1].mean(axis=0), atol=1e-8)
+    assert np.load(tmp_path / "run.npz")["kinetic_cv"].shape == (10,)
