@@ -13,6 +13,19 @@ from torch import nn
 from .layers import cosine_cutoff, gaussian_expansion
 
 
+def message_mask(batch):
+    """(2P,) weights of the messages [j -> i, i -> j], or None: atoms marked ``batch.unseen`` send nothing.
+
+    An unseen atom (a probe, Abb. 4) feels its neighbours but no other atom feels it.
+    """
+    unseen = getattr(batch, "unseen", None)
+    if unseen is None:
+        return None
+    src = torch.cat([batch.idx_j, batch.idx_i])
+    dst = torch.cat([batch.idx_i, batch.idx_j])
+    return (~unseen[src] | unseen[dst]).to(batch.R.dtype)
+
+
 class AtomisticModel(nn.Module):
     """Base of the PyTorch twins of ``minischnet.reference``."""
 
@@ -46,8 +59,12 @@ class AtomisticModel(nn.Module):
     def output_activation(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
-    def refine(self, x, d, idx_i, idx_j) -> torch.Tensor:
-        """Eq. (1) T times from x^(0) (n_atoms, F) and pair distances d (P,): returns x^(T)."""
+    def refine(self, x, d, idx_i, idx_j, keep=None) -> torch.Tensor:
+        """Eq. (1) T times from x^(0) (n_atoms, F) and pair distances d (P,): returns x^(T).
+
+        ``keep`` (2P,) optionally weights the messages of both directions, [j -> i, i -> j]
+        (see ``message_mask``); None keeps them all.
+        """
         raise NotImplementedError
 
     def expand(self, d: torch.Tensor):
@@ -59,14 +76,18 @@ class AtomisticModel(nn.Module):
         out = self.output2(self.output_activation(self.output1(x))).squeeze(-1)
         return self.std * out + self.mean + self.atomref[Z]
 
-    def forward(self, batch, R: torch.Tensor | None = None) -> torch.Tensor:
-        """Energies (n_structures,) in eV; ``R`` overrides batch.R (to differentiate with respect to it)."""
+    def atom_energies(self, batch, R: torch.Tensor | None = None) -> torch.Tensor:
+        """Atom-wise energy contributions (n_atoms,) in eV: the terms of the sum in eq. (3)."""
         R = batch.R if R is None else R
         r_ij = R.index_select(0, batch.idx_j) - R.index_select(0, batch.idx_i) + batch.offsets  # (P, 3), one direction per pair
         d = torch.linalg.vector_norm(r_ij, dim=1)  # (P,)
         x = self.embedding(batch.Z)  # (n_atoms, F)
-        x = self.refine(x, d, batch.idx_i, batch.idx_j)
-        e_atom = self.atomwise_energies(x, batch.Z)  # (n_atoms,)
+        x = self.refine(x, d, batch.idx_i, batch.idx_j, message_mask(batch))
+        return self.atomwise_energies(x, batch.Z)  # (n_atoms,)
+
+    def forward(self, batch, R: torch.Tensor | None = None) -> torch.Tensor:
+        """Energies (n_structures,) in eV; ``R`` overrides batch.R (to differentiate with respect to it)."""
+        e_atom = self.atom_energies(batch, R)  # (n_atoms,)
         E = torch.zeros(batch.n_structures, dtype=e_atom.dtype, device=e_atom.device)
         return E.index_add_(0, batch.structure, e_atom)  # eq. (3)
 

@@ -22,10 +22,11 @@ class DTNNInteraction(nn.Module):
         self.fd = nn.Linear(n_rbf, n_factors)  # W^fd, b^f2
         self.xf = nn.Linear(n_factors, n_features, bias=False)  # W^xf
 
-    def forward(self, x, rbf, fcut, src, dst):
+    def forward(self, x, rbf, fcut, src, dst, keep=None):
         x_factor = self.fx(x)  # (n, Ff)
         d_factor = self.fd(rbf).repeat(2, 1)  # (2P, Ff), both directions
-        v = torch.tanh(self.xf(x_factor[src] * d_factor)) * fcut.repeat(2)[:, None]  # (2P, F)
+        weight = fcut.repeat(2) if keep is None else fcut.repeat(2) * keep  # (2P,)
+        v = torch.tanh(self.xf(x_factor[src] * d_factor)) * weight[:, None]  # (2P, F)
         return sum_over_neighbors(v, dst, len(x))
 
 
@@ -49,10 +50,10 @@ class DTNN(AtomisticModel):
     def output_activation(self, x):
         return torch.tanh(x)
 
-    def refine(self, x, d, idx_i, idx_j):
+    def refine(self, x, d, idx_i, idx_j, keep=None):
         rbf, fcut = self.expand(d)  # (P, K), (P,)
         src = torch.cat([idx_j, idx_i])
         dst = torch.cat([idx_i, idx_j])
         for block in self.interactions:
-            x = x + block(x, rbf, fcut, src, dst)  # eq. (1)
+            x = x + block(x, rbf, fcut, src, dst, keep)  # eq. (1)
         return x

@@ -36,11 +36,14 @@ class SchNetInteraction(nn.Module):
         """The filter-generating network: W(d) = ssp(ssp(rbf W1 + b1) W2 + b2) f(d), (P, K) -> (P, F)."""
         return shifted_softplus(self.filter2(shifted_softplus(self.filter1(rbf)))) * fcut[:, None]
 
-    def forward(self, x, W, src, dst):
+    def forward(self, x, W, src, dst, keep=None):
         # x (n, F); W (P, F) the filters of the P pairs; src, dst (2P,): both directions of each pair
         h = self.in2f(x)  # (n, F)
         h_src = h.index_select(0, src).view(2, len(W), h.shape[1])  # (2, P, F): h_j for j -> i, h_i for i -> j
-        y = sum_over_neighbors((h_src * W).view(len(src), h.shape[1]), dst, len(x))  # cfconv (4), (n, F)
+        messages = (h_src * W).view(len(src), h.shape[1])  # (2P, F)
+        if keep is not None:
+            messages = messages * keep[:, None]
+        y = sum_over_neighbors(messages, dst, len(x))  # cfconv (4), (n, F)
         return self.dense(shifted_softplus(self.f2out(y)))  # v_i, (n, F)
 
 
@@ -86,7 +89,7 @@ class SchNet(AtomisticModel):
     def output_activation(self, x):
         return shifted_softplus(x)
 
-    def refine(self, x, d, idx_i, idx_j):
+    def refine(self, x, d, idx_i, idx_j, keep=None):
         src = torch.cat([idx_j, idx_i])  # message from j to i, and from i to j
         dst = torch.cat([idx_i, idx_j])
         if self.filter_tables is not None and not self.training:
@@ -95,5 +98,5 @@ class SchNet(AtomisticModel):
             rbf, fcut = self.expand(d)  # (P, K), (P,)
             filters = [block.filter(rbf, fcut) for block in self.interactions]
         for block, W in zip(self.interactions, filters):
-            x = x + block(x, W, src, dst)  # eq. (1)
+            x = x + block(x, W, src, dst, keep)  # eq. (1)
         return x
