@@ -48,3 +48,46 @@ def test_far_away_probe_is_a_free_atom(model):
     assert far == pytest.approx(free, rel=1e-12)
     with pytest.raises(ValueError, match="points"):
         local_potential(model, mol, np.zeros((4, 2)))
+
+
+def test_probe_surface_is_a_shell_at_the_given_distance():
+    from minischnet.interpret import probe_surface
+
+    mol = molecule("CH3CHO")
+    points = probe_surface(mol, distance=1.8, points_per_atom=200)
+    nearest = np.linalg.norm(points[:, None] - mol.positions[None], axis=-1).min(axis=1)
+    np.testing.assert_allclose(nearest, 1.8, atol=1e-9)
+    assert len(points) > 300
+    # closed around the molecule: points in every direction from the centre
+    directions = points - mol.positions.mean(axis=0)
+    assert np.all(directions.max(axis=0) > 1.8) and np.all(directions.min(axis=0) < -1.8)
+
+
+def test_discrete_filters_jump_continuous_ones_do_not(model):
+    from minischnet.interpret import bond_scan, discretized
+
+    mol = molecule("CO")
+    distances = np.linspace(1.0, 1.5, 501)  # 1 mÅ steps
+    smooth = np.abs(np.diff(bond_scan(model, mol, 0, 1, distances)))
+    steps = np.abs(np.diff(bond_scan(discretized(model, 0.1), mol, 0, 1, distances)))
+    assert smooth.max() < 5 * np.median(smooth) + 1e-12  # no step: changes scale with the step size
+    # the discrete one is flat between grid midpoints and jumps at them (1.05, 1.15, ...)
+    jumps = np.nonzero(steps > 1e-9)[0]
+    np.testing.assert_allclose(distances[jumps], [1.05, 1.15, 1.25, 1.35, 1.45], atol=1.5e-3)
+    assert steps.max() > 50 * smooth.max()
+
+
+def test_embedding_pca_recovers_planted_structure():
+    from minischnet.interpret import embedding_pca
+
+    model = minischnet.SchNet(n_features=8, n_interactions=1, n_rbf=4, cutoff=3.0, max_z=10)
+    plane = np.array([[1.0, 0], [2, 0], [0, 3], [0, 4], [-2, -2]])
+    basis = np.linalg.qr(np.random.default_rng(0).normal(size=(8, 2)))[0]  # orthonormal 2-D subspace
+    with torch.no_grad():
+        model.embedding.weight[[1, 6, 7, 8, 9]] = torch.tensor(plane @ basis.T, dtype=torch.float32)
+    coords, explained = embedding_pca(model, ["H", "C", "N", "O", "F"])
+    assert explained.sum() == pytest.approx(1.0, abs=1e-6)  # the data lie in a plane
+    # distances between elements are those of the planted points
+    d_pca = np.linalg.norm(coords[:, None] - coords[None], axis=-1)
+    d_true = np.linalg.norm(plane[:, None] - plane[None], axis=-1)
+    np.testing.assert_allclose(d_pca, d_true, atol=1e-5)
