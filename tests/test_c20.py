@@ -74,3 +74,12 @@ def test_train_and_test_do_not_share_configurations(train, test_set):
 def test_unknown_split():
     with pytest.raises(ValueError, match="split"):
         c20("validation")
+
+
+def test_damaged_file_gives_a_clear_error(tmp_path, monkeypatch):
+    (tmp_path / "c20").mkdir()
+    good = (data_dir() / "c20" / "c20.npz").read_bytes()
+    (tmp_path / "c20" / "c20.npz").write_bytes(good[: len(good) // 3])
+    monkeypatch.setenv("MINISCHNET_DATA", str(tmp_path))
+    with pytest.raises(ValueError, match="damaged"):
+        c20("train")

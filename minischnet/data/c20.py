@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -44,9 +45,15 @@ def c20(split: str = "train"):
     path = data_dir() / "c20" / "c20.npz"
     if not path.exists():
         raise FileNotFoundError(f"{path} is missing; make it with: python -m minischnet.data.make_c20 --out {path.parent}")
-    with np.load(path) as d:
-        R, E, F = d[f"{split}_R"], d[f"{split}_E"], d[f"{split}_F"]
+    try:
+        with np.load(path) as d:
+            R, E, F = d[f"{split}_R"], d[f"{split}_E"], d[f"{split}_F"]
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
+        raise ValueError(f"{path} is damaged ({type(e).__name__}: {e}); restore it from git or regenerate it with "
+                         f"python -m minischnet.data.make_c20 --out {path.parent}") from None
     n = len(E)
+    if R.shape != (n, 20, 3) or F.shape != (n, 20, 3):
+        raise ValueError(f"{path} is damaged: {split} positions {R.shape}, forces {F.shape} for {n} energies")
     return AtomsDataset(
         Z=np.full(20 * n, 6), R=R.reshape(-1, 3), start=np.arange(0, 20 * n + 1, 20),
         energy=E, forces=F.reshape(-1, 3), name=f"C20 GFN2-xTB ({split})",
