@@ -171,8 +171,8 @@ class RingPolymerMD:
         return float(self.energies.mean())
 
     def radius_of_gyration(self) -> float:
-        """Ring-polymer radius of gyration, averaged over atoms: sqrt(<|q_j - q̄|^2>), Å."""
-        return float(np.sqrt(np.mean(np.sum((self.q - self.centroid()) ** 2, axis=-1))))
+        """Ring-polymer radius of gyration averaged over atoms: mean_a sqrt(mean_j |q_aj - q̄_a|^2), Å (as i-PI)."""
+        return float(np.mean(np.sqrt(np.mean(np.sum((self.q - self.centroid()) ** 2, axis=-1), axis=0))))
 
     def conserved_quantity(self) -> float:
         """H_P / P-normalised ring-polymer energy plus the thermostat's work: constant up to integration error."""
