@@ -3,9 +3,10 @@
 from .batch import Batch, collate, structure_pairs
 from .c20 import c20, c20_cage, c20_minimum
 from .dataset import AtomsDataset
+from .materials import materials
 from .qm9 import atomization_energies, atomref_u0, qm9, qm9_split
 
 __all__ = [
     "AtomsDataset", "Batch", "atomization_energies", "atomref_u0", "c20", "c20_cage", "c20_minimum",
-    "collate", "qm9", "qm9_split", "structure_pairs",
+    "collate", "materials", "qm9", "qm9_split", "structure_pairs",
 ]

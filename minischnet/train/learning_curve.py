@@ -79,31 +79,12 @@ def main(argv=None):
                     device=result["device"], machine=result["machine"], command=result["command"],
                 )
                 write_rows(csv_path, rows)
-    plot(csv_path, args.out / "learning_curve.png")
-
-
-def plot(csv_path: Path, png: Path) -> None:
-    """Abb. 6 (left): test MAE against N, one line per model and T; chemical accuracy dashed."""
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from ..figures import learning_curve_figure
 
-    rows = list(recorded(csv_path).values())
-    fig, ax = plt.subplots(figsize=(5, 4))
-    for model, marker in (("dtnn", "s"), ("schnet", "o")):
-        for T in sorted({int(r["T"]) for r in rows if r["model"] == model}):
-            pts = sorted((int(r["N"]), float(r["test_mae_eV"]), r["finished"] == "True") for r in rows
-                         if r["model"] == model and int(r["T"]) == T)
-            if pts:
-                ax.loglog([p[0] for p in pts], [p[1] for p in pts], marker=marker, label=f"{'SchNet' if model == 'schnet' else 'DTNN'} T={T}")
-    ax.axhline(0.043, color="k", ls="--", lw=0.8, label="chemical accuracy")
-    ax.set_xlabel("training molecules N")
-    ax.set_ylabel("test MAE of U0 (eV)")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(png, dpi=120)
-    plt.close(fig)
+    learning_curve_figure(csv_path, args.out / "learning_curve.png")
 
 
 if __name__ == "__main__":

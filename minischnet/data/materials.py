@@ -1,0 +1,34 @@
+"""The crystal data set of ``make_materials``: GFN1-xTB formation energies over 63 elements."""
+
+from __future__ import annotations
+
+import zipfile
+
+import numpy as np
+
+from .c20 import data_dir
+from .dataset import AtomsDataset
+
+
+def materials() -> AtomsDataset:
+    """Primitive cells (periodic) with energies = formation energy per cell (eV).
+
+    ``info["formation_energy_per_atom"]`` is the intensive target (eV/atom); the models sum
+    atom-wise contributions, so they learn the per-cell value. data/materials/materials.json has
+    the method, the elemental references and every structure whose SCF failed (left out).
+    """
+    path = data_dir() / "materials" / "materials.npz"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing; make it with: python -m minischnet.data.make_materials --out {path.parent}")
+    try:
+        with np.load(path) as d:
+            arrays = {k: d[k] for k in d.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        raise ValueError(f"{path} is damaged ({type(e).__name__}: {e}); restore it from git or regenerate it") from None
+    n = len(arrays["energy"])
+    return AtomsDataset(
+        arrays["Z"], arrays["R"], arrays["start"], energy=arrays["formation_energy"], cell=arrays["cell"],
+        pbc=np.ones((n, 3), dtype=bool), name="crystals GFN1-xTB",
+        info={"name": arrays["name"], "formation_energy_per_atom": arrays["formation_energy_per_atom"],
+              "total_energy": arrays["energy"]},
+    )

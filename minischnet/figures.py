@@ -1,0 +1,156 @@
+"""The figures of the thesis summary, made from results: tutorials call these, scripts save them.
+
+    filter_figure            Abb. 2   energy along a stretched bond, continuous vs discrete filters
+    local_potential_figure   Abb. 4   local chemical potential on a shell around a molecule (matplotlib)
+    local_potential_view     Abb. 4   the same in 3D (py3Dmol), colored by potential
+    embedding_figure         Abb. 5   first two principal components of element embeddings
+    learning_curve_figure    Abb. 6   (left) test MAE against training set size
+    distance_figure          Abb. 6   (right) C-C distance distributions, classical vs P = 8
+
+Every function returns the matplotlib Figure (or py3Dmol view); ``path=`` also saves it.
+"""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+from ase.data import atomic_numbers, chemical_symbols
+
+from .interpret import bond_scan, discretized
+
+
+def _finish(fig, path):
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path, dpi=150)
+    return fig
+
+
+def _plt():
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def filter_figure(model, atoms, i, j, distances, bin_width=0.1, path=None):
+    """Abb. 2: E along the i-j bond with the model's continuous filter and with a binned one."""
+    plt = _plt()
+    continuous = bond_scan(model, atoms, i, j, distances)
+    discrete = bond_scan(discretized(model, bin_width), atoms, i, j, distances)
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    ax.plot(distances, continuous, label="continuous filter W(d)")
+    ax.plot(distances, discrete, label=f"discrete filter ({bin_width} Å bins)", drawstyle="steps-mid")
+    ax.set_xlabel(f"distance {atoms[i].symbol}{i}-{atoms[j].symbol}{j} (Å)")
+    ax.set_ylabel("predicted energy (eV)")
+    ax.legend(fontsize=8)
+    return _finish(fig, path)
+
+
+def local_potential_figure(atoms, points, potential, path=None, cmap="coolwarm_r"):
+    """Abb. 4: the probe energy on the surface points (3D scatter), atoms drawn in CPK colors."""
+    plt = _plt()
+    from ase.data.colors import jmol_colors
+
+    fig = plt.figure(figsize=(5, 4.2))
+    ax = fig.add_subplot(projection="3d")
+    sc = ax.scatter(*points.T, c=potential, cmap=cmap, s=6, alpha=0.6)
+    ax.scatter(*atoms.positions.T, c=[jmol_colors[z] for z in atoms.numbers], s=250, edgecolors="k", depthshade=False)
+    fig.colorbar(sc, ax=ax, shrink=0.7, label="local potential (eV)")
+    ax.set_axis_off()
+    ax.set_box_aspect(np.ptp(points, axis=0))
+    return _finish(fig, path)
+
+
+def local_potential_view(atoms, points, potential, js=None, width=500, height=400):
+    """Abb. 4 in 3D: the molecule as sticks, the surface as small spheres colored by potential (py3Dmol).
+
+    ``js`` is where the page loads 3Dmol.js from (a local copy for offline readers; py3Dmol's
+    default is a CDN).
+    """
+    import matplotlib
+    import py3Dmol
+    from ase.io import write
+    from io import StringIO
+
+    buffer = StringIO()
+    write(buffer, atoms, format="xyz")
+    kwargs = {"width": width, "height": height} | ({"js": js} if js else {})
+    view = py3Dmol.view(**kwargs)
+    view.addModel(buffer.getvalue(), "xyz")
+    view.setStyle({"stick": {"radius": 0.15}, "sphere": {"scale": 0.25}})
+    norm = matplotlib.colors.Normalize(vmin=np.min(potential), vmax=np.max(potential))
+    cmap = matplotlib.colormaps["coolwarm_r"]
+    for p, v in zip(points, potential):
+        view.addSphere({"center": dict(zip("xyz", map(float, p))), "radius": 0.12,
+                        "color": matplotlib.colors.to_hex(cmap(norm(v)))})
+    view.zoomTo()
+    return view
+
+
+# Main group (IUPAC 1-18) of every element up to Bi: colours for Abb. 5.
+def group(z: int) -> int:
+    """Periodic-table group (1-18) of element z; lanthanides count as group 3."""
+    if z in (1, 3, 11, 19, 37, 55):
+        return 1
+    if z == 2:
+        return 18
+    periods = [(3, 10), (11, 18), (19, 36), (37, 54), (55, 86)]
+    for start, end in periods:
+        if start <= z <= end:
+            offset = z - start
+            if end - start == 7:  # periods 2 and 3: groups 1, 2, 13-18
+                return offset + 1 if offset < 2 else offset + 11
+            if start == 55:  # period 6: Cs, Ba, La-Lu (group 3), Hf...
+                if offset <= 2:
+                    return offset + 1
+                if z <= 71:
+                    return 3
+                return z - 71 + 3
+            return offset + 1
+    raise ValueError(f"no group for element {z}")
+
+
+def embedding_figure(coords, elements, explained=None, path=None):
+    """Abb. 5: element embeddings in their first two principal components, colored by group."""
+    plt = _plt()
+    Z = [atomic_numbers[e] if isinstance(e, str) else int(e) for e in elements]
+    groups = np.array([group(z) for z in Z])
+    fig, ax = plt.subplots(figsize=(6, 5))
+    sc = ax.scatter(coords[:, 0], coords[:, 1], c=groups, cmap="tab20", vmin=0.5, vmax=18.5, s=60)
+    for (x, y), z in zip(coords, Z):
+        ax.annotate(chemical_symbols[z], (x, y), fontsize=8, ha="center", va="center")
+    fig.colorbar(sc, ax=ax, label="group", ticks=range(1, 19))
+    label = ["PC 1", "PC 2"] if explained is None else [f"PC {k + 1} ({100 * e:.0f} %)" for k, e in enumerate(explained)]
+    ax.set_xlabel(label[0])
+    ax.set_ylabel(label[1])
+    return _finish(fig, path)
+
+
+def learning_curve_figure(csv_path, path=None, chemical_accuracy=0.043):
+    """Abb. 6 (left): test MAE of U0 against N, one line per model and T (from learning_curve.csv)."""
+    plt = _plt()
+    with open(csv_path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    fig, ax = plt.subplots(figsize=(5, 4))
+    for model, marker in (("dtnn", "s"), ("schnet", "o")):
+        for T in sorted({int(r["T"]) for r in rows if r["model"] == model}):
+            pts = sorted((int(r["N"]), float(r["test_mae_eV"])) for r in rows if r["model"] == model and int(r["T"]) == T)
+            ax.loglog(*zip(*pts), marker=marker, label=f"{'SchNet' if model == 'schnet' else 'DTNN'} T={T}")
+    ax.axhline(chemical_accuracy, color="k", ls="--", lw=0.8, label="chemical accuracy")
+    ax.set_xlabel("training molecules N")
+    ax.set_ylabel("test MAE of U0 (eV)")
+    ax.legend(fontsize=8)
+    return _finish(fig, path)
+
+
+def distance_figure(histograms: dict, path=None):
+    """Abb. 6 (right): C-C distance distributions, one curve per run (e.g. {"P = 1": h1, "P = 8": h8})."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    for label, h in histograms.items():
+        ax.plot(h["r"], h["beads"], label=label)
+    ax.set_xlabel("C-C distance (Å)")
+    ax.set_ylabel("probability density (1/Å)")
+    ax.legend(fontsize=8)
+    return _finish(fig, path)

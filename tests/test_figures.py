@@ -1,0 +1,50 @@
+"""The figure functions draw what they are given."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pytest
+from ase.build import molecule
+
+from minischnet import figures
+from minischnet.interpret import embedding_pca, local_potential, probe_surface
+from conftest import small_params, torch_model
+
+
+@pytest.mark.parametrize("z, g", [(1, 1), (3, 1), (6, 14), (9, 17), (11, 1), (14, 14), (22, 4), (29, 11), (31, 13),
+                                  (35, 17), (38, 2), (53, 17), (55, 1), (56, 2), (57, 3), (72, 4), (79, 11), (83, 15)])
+def test_periodic_table_groups(z, g):
+    assert figures.group(z) == g
+
+
+def test_figures_hold_their_data(tmp_path):
+    model = torch_model("schnet", small_params("schnet"))
+    mol = molecule("HCOOH")
+    points = probe_surface(mol, 1.8, 60)
+    V = local_potential(model, mol, points)
+    fig = figures.local_potential_figure(mol, points, V, path=tmp_path / "abb4.png")
+    np.testing.assert_allclose(fig.axes[0].collections[0].get_array(), V)
+    assert (tmp_path / "abb4.png").stat().st_size > 5000
+
+    distances = np.linspace(1.0, 1.6, 61)
+    fig = figures.filter_figure(model, mol, 0, 1, distances, path=tmp_path / "abb2.png")
+    continuous, discrete = fig.axes[0].lines
+    np.testing.assert_allclose(continuous.get_xdata(), distances)
+    assert np.ptp(np.diff(discrete.get_ydata())) > np.ptp(np.diff(continuous.get_ydata()))
+
+    coords, explained = embedding_pca(model, ["H", "C", "N", "O", "F"])
+    fig = figures.embedding_figure(coords, ["H", "C", "N", "O", "F"], explained, path=tmp_path / "abb5.png")
+    np.testing.assert_allclose(fig.axes[0].collections[0].get_offsets(), coords)
+    assert [t.get_text() for t in fig.axes[0].texts] == ["H", "C", "N", "O", "F"]
+
+
+def test_py3dmol_view_colors_by_potential():
+    py3Dmol = pytest.importorskip("py3Dmol")
+    mol = molecule("H2O")
+    points = np.array([[0.0, 0, 2], [0, 0, -2]])
+    view = figures.local_potential_view(mol, points, np.array([-1.0, 1.0]), js="3Dmol-min.js")
+    html = view._make_html()
+    assert "3Dmol-min.js" in html and "cdn.jsdelivr" not in html
+    assert html.count("addSphere") == 2
