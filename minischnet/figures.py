@@ -6,6 +6,7 @@
     embedding_figure         Abb. 5   first two principal components of element embeddings
     learning_curve_figure    Abb. 6   (left) test MAE against training set size
     distance_figure          Abb. 6   (right) C-C distance distributions, classical vs P = 8
+    history_figure                    one training run: validation MAE and learning rate per epoch
 
 Every function returns the matplotlib Figure (or py3Dmol view); ``path=`` also saves it.
 """
@@ -153,4 +154,19 @@ def distance_figure(histograms: dict, path=None):
     ax.set_xlabel("C-C distance (Å)")
     ax.set_ylabel("probability density (1/Å)")
     ax.legend(fontsize=8)
+    return _finish(fig, path)
+
+
+def history_figure(history, path=None):
+    """Validation energy (and force) MAE and the learning rate per epoch of one training run."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.semilogy(history.epoch, history.val_energy_mae, label="validation energy MAE (eV)")
+    if not np.all(np.isnan(history.val_force_mae)):
+        ax.semilogy(history.epoch, history.val_force_mae, label="validation force MAE (eV/Å)")
+    ax.set_xlabel("epoch")
+    ax2 = ax.twinx()
+    ax2.semilogy(history.epoch, history.lr, color="gray", ls=":")
+    ax2.set_ylabel("learning rate (dotted)")
+    ax.legend(loc="upper right", fontsize=8)
     return _finish(fig, path)

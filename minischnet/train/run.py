@@ -126,9 +126,12 @@ def run(args, argv=None):
             test="qm9_split('test')" if args.data == "qm9" else np.asarray(test).tolist()))
         (run_dir / "result.json").write_text(json.dumps(result, indent=1))
         if args.plot:
-            from .plots import plot_history
+            import matplotlib
 
-            plot_history(history, run_dir / "history.png")
+            matplotlib.use("Agg")
+            from ..figures import history_figure
+
+            history_figure(history, run_dir / "history.png")
         print(json.dumps({k: result[k] for k in ("test_energy_mae", "test_force_mae", "epochs", "finished")}))
     if distributed:
         torch.distributed.destroy_process_group()
