@@ -136,9 +136,16 @@ def learning_curve_figure(csv_path, path=None, chemical_accuracy=0.043):
     fig, ax = plt.subplots(figsize=(5, 4))
     for model, marker in (("dtnn", "s"), ("schnet", "o")):
         for T in sorted({int(r["T"]) for r in rows if r["model"] == model}):
-            pts = sorted((int(r["N"]), float(r["test_mae_eV"])) for r in rows if r["model"] == model and int(r["T"]) == T)
-            ax.loglog(*zip(*pts), marker=marker, label=f"{'SchNet' if model == 'schnet' else 'DTNN'} T={T}")
+            pts = sorted((int(r["N"]), float(r["test_mae_eV"]), r["finished"] == "True") for r in rows
+                         if r["model"] == model and int(r["T"]) == T)
+            (line,) = ax.loglog([p[0] for p in pts], [p[1] for p in pts], marker=marker,
+                                label=f"{'SchNet' if model == 'schnet' else 'DTNN'} T={T}")
+            unfinished = [p for p in pts if not p[2]]
+            if unfinished:  # stopped by its time budget: hollow
+                ax.loglog([p[0] for p in unfinished], [p[1] for p in unfinished], ls="none", marker=marker,
+                          markerfacecolor="white", markeredgecolor=line.get_color())
     ax.axhline(chemical_accuracy, color="k", ls="--", lw=0.8, label="chemical accuracy")
+    ax.set_title("hollow: training stopped by its time budget", fontsize=8)
     ax.set_xlabel("training molecules N")
     ax.set_ylabel("test MAE of U0 (eV)")
     ax.legend(fontsize=8)
