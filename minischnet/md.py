@@ -178,6 +178,18 @@ class RingPolymerMD:
         """H_P / P-normalised ring-polymer energy plus the thermostat's work: constant up to integration error."""
         return (self.kinetic_energy() + self.spring_energy() + float(self.energies.sum())) / self.P + self.thermostat_work / self.P
 
+    # -- saving and resuming --------------------------------------------------------------------
+    def state(self) -> dict:
+        """Everything needed to continue this trajectory exactly (positions, momenta, RNG, counters)."""
+        return {"q": self.q.copy(), "p": self.p.copy(), "thermostat_work": self.thermostat_work,
+                "step_count": self.step_count, "rng": self.rng.bit_generator.state}
+
+    def load_state(self, state: dict) -> None:
+        self.q, self.p = np.array(state["q"], dtype=float), np.array(state["p"], dtype=float)
+        self.thermostat_work, self.step_count = float(state["thermostat_work"]), int(state["step_count"])
+        self.rng.bit_generator.state = state["rng"]
+        self.energies, self.forces = bead_forces(self.atoms, self.calc, self.q)
+
     # -- running --------------------------------------------------------------------------------
     def run(self, steps: int, record_every: int = 1, quiet: bool = False) -> dict:
         """Integrate ``steps`` steps; every ``record_every`` steps record positions and observables."""

@@ -130,3 +130,17 @@ def test_distance_histograms_and_files(tmp_path):
     assert len(frames) == 10
     np.testing.assert_allclose(frames[-1].positions, out["positions"][-1].mean(axis=0), atol=1e-8)
     assert np.load(tmp_path / "run.npz")["kinetic_cv"].shape == (10,)
+
+
+def test_resume_from_state_is_exact():
+    straight = RingPolymerMD(oscillators(4), Harmonic(0.01), 4, 300.0, 1.0, seed=5)
+    straight.run(60, quiet=True)
+    first = RingPolymerMD(oscillators(4), Harmonic(0.01), 4, 300.0, 1.0, seed=5)
+    first.run(25, quiet=True)
+    state = first.state()
+    second = RingPolymerMD(oscillators(4), Harmonic(0.01), 4, 300.0, 1.0, seed=99)
+    second.load_state(state)
+    second.run(35, quiet=True)
+    np.testing.assert_array_equal(second.q, straight.q)
+    np.testing.assert_array_equal(second.p, straight.p)
+    assert second.step_count == 60
