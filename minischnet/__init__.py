@@ -9,6 +9,7 @@ Units: Å, eV, eV/Å everywhere; conversions only at the edges.
 """
 
 from ._malloc import keep_freed_memory
+from ._scale import scale
 from .calculator import Calculator
 from .data.batch import Batch, collate
 from .nn import DTNN, SchNet
@@ -17,4 +18,4 @@ from .train import load, save
 __version__ = "0.1.0"
 
 keep_freed_memory()  # see minischnet/_malloc.py: 2x faster CPU evaluation, measured
-__all__ = ["Batch", "Calculator", "DTNN", "SchNet", "collate", "load", "save"]
+__all__ = ["Batch", "Calculator", "DTNN", "SchNet", "collate", "load", "save", "scale"]

@@ -13,7 +13,10 @@ Every function returns the matplotlib Figure (or py3Dmol view); ``path=`` also s
 
 from __future__ import annotations
 
+import base64
 import csv
+import functools
+from importlib import resources
 
 import numpy as np
 from ase.data import atomic_numbers, chemical_symbols
@@ -63,23 +66,37 @@ def local_potential_figure(atoms, points, potential, path=None, cmap="coolwarm_r
     return _finish(fig, path)
 
 
-def local_potential_view(atoms, points, potential, js=None, width=500, height=400):
-    """Abb. 4 in 3D: the molecule as sticks, the surface as small spheres colored by potential (py3Dmol).
+@functools.lru_cache(maxsize=1)
+def offline_3dmol() -> str:
+    """3Dmol.js (v2.5.5, BSD-3, shipped in minischnet/_static) as a data: URL.
 
-    ``js`` is where the page loads 3Dmol.js from (a local copy for offline readers; py3Dmol's
-    default is a CDN).
+    py3Dmol loads 3Dmol.js from a CDN by default, so an offline reader sees no molecule. A data
+    URL works the same in JupyterLab, in the built book and in a saved notebook, with no server.
     """
-    import matplotlib
+    js = resources.files("minischnet").joinpath("_static/3Dmol-min.js").read_bytes()
+    return "data:text/javascript;base64," + base64.b64encode(js).decode()
+
+
+def view3d(atoms, js=None, width=500, height=400):
+    """A py3Dmol view of ``atoms`` (sticks and balls) that works offline (``js`` overrides the script URL)."""
     import py3Dmol
     from ase.io import write
     from io import StringIO
 
     buffer = StringIO()
     write(buffer, atoms, format="xyz")
-    kwargs = {"width": width, "height": height} | ({"js": js} if js else {})
-    view = py3Dmol.view(**kwargs)
+    view = py3Dmol.view(width=width, height=height, js=js or offline_3dmol())
     view.addModel(buffer.getvalue(), "xyz")
     view.setStyle({"stick": {"radius": 0.15}, "sphere": {"scale": 0.25}})
+    view.zoomTo()
+    return view
+
+
+def local_potential_view(atoms, points, potential, js=None, width=500, height=400):
+    """Abb. 4 in 3D: the molecule as sticks, the surface as small spheres colored by potential (py3Dmol)."""
+    import matplotlib
+
+    view = view3d(atoms, js, width, height)
     norm = matplotlib.colors.Normalize(vmin=np.min(potential), vmax=np.max(potential))
     cmap = matplotlib.colormaps["coolwarm_r"]
     for p, v in zip(points, potential):

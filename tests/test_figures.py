@@ -48,3 +48,15 @@ def test_py3dmol_view_colors_by_potential():
     html = view._make_html()
     assert "3Dmol-min.js" in html and "cdn.jsdelivr" not in html
     assert html.count("addSphere") == 2
+
+
+def test_3dmol_is_served_offline():
+    pytest.importorskip("py3Dmol")
+    view = figures.view3d(molecule("CH4"))
+    html = view._make_html()
+    assert "data:text/javascript;base64," in html and "cdn.jsdelivr" not in html
+    import base64
+
+    start = html.index("data:text/javascript;base64,") + len("data:text/javascript;base64,")
+    js = base64.b64decode(html[start : html.index("'", start)])
+    assert js.startswith(b"/*!") and b"3Dmol-min.js" in js[:200] and len(js) > 500_000
