@@ -83,9 +83,15 @@ def view3d(atoms, js=None, width=500, height=400):
     from ase.io import write
     from io import StringIO
 
+    class View(py3Dmol.view):
+        # One HTML output only (py3Dmol also sends it under its own mime type, which doubles the
+        # notebook and which the book's renderer does not know).
+        def _repr_mimebundle_(self, include=None, exclude=None):
+            return {"text/html": self._make_html()}
+
     buffer = StringIO()
     write(buffer, atoms, format="xyz")
-    view = py3Dmol.view(width=width, height=height, js=js or offline_3dmol())
+    view = View(width=width, height=height, js=js or offline_3dmol())
     view.addModel(buffer.getvalue(), "xyz")
     view.setStyle({"stick": {"radius": 0.15}, "sphere": {"scale": 0.25}})
     view.zoomTo()

@@ -54,10 +54,10 @@ def local_potential(model, atoms, points, probe="H", batch_size: int = 512) -> n
 def probe_surface(atoms, distance: float = 1.8, points_per_atom: int = 400) -> np.ndarray:
     """Points (n, 3) on the closed surface at ``distance`` Å from the nearest atom.
 
-    The thesis summary writes the surface as sum_i |r - r_i| = 3.7 Å, which cannot hold for a
+    The thesis summary writes the surface as sum_i ‖r - r_i‖ = 3.7 Å, which cannot hold for a
     molecule of several atoms (the sum of distances is never that small). We keep its intent, a
     shell just outside the molecule, as the outer envelope of spheres of radius ``distance``
-    around every atom: the isosurface min_i |r - r_i| = distance (a solvent-accessible surface).
+    around every atom: the isosurface min_i ‖r - r_i‖ = distance (a solvent-accessible surface).
     Each sphere is sampled by a Fibonacci lattice; points inside another atom's sphere are dropped.
     """
     k = np.arange(points_per_atom) + 0.5

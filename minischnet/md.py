@@ -1,21 +1,23 @@
 """Molecular dynamics and ring-polymer MD (RPMD) with any ASE calculator.
 
-Units are ASE's: positions Å, masses amu, energies eV, time in ASE units (``ase.units.fs``).
+Units are ASE's: positions Å, masses amu, energies eV, time in ASE units (``ase.units.fs``)::
 
     md = RingPolymerMD(atoms, calc, nbeads=8, temperature_K=300, timestep_fs=0.5)
     out = md.run(steps=10_000, record_every=10)      # out["positions"]: (frames, nbeads, natoms, 3)
 
 RPMD (Craig & Manolopoulos 2004) samples the quantum Boltzmann distribution with P classical
-copies of the system ("beads") joined in a ring by springs of frequency ω_P = P / (βħ):
+copies of the system ("beads") joined in a ring by springs of frequency ω_P = P / (βħ)::
 
-    H_P = sum_j [ p_j^2 / 2m + V(q_j) + m ω_P^2 |q_j - q_j+1|^2 / 2 ]   at temperature P T.
+    H_P = sum_j [ p_j^2 / 2m + V(q_j) + m ω_P^2 ‖q_j - q_j+1‖^2 / 2 ]   at temperature P T.
 
-One step (OBABO, Ceriotti et al., J. Chem. Phys. 133, 124104 (2010)):
+One step (OBABO, Ceriotti et al., J. Chem. Phys. 133, 124104 (2010))::
+
     O  PILE-L thermostat for dt/2 on the normal modes (friction 2 ω_k; 1/τ on the centroid)
     B  p += -dt/2 ∇V            (all beads in one call when the calculator has ``calculate_batch``)
     A  free ring polymer for dt, exactly, in normal modes (harmonic oscillators of ω_k = 2 ω_P sin(kπ/P))
     B  p += -dt/2 ∇V
     O  thermostat for dt/2
+
 P = 1 is classical Langevin dynamics (OBABO); no thermostat (``tau_fs=None``) is NVE velocity Verlet.
 """
 
@@ -159,7 +161,7 @@ class RingPolymerMD:
         return self.q.mean(axis=0)
 
     def kinetic_primitive(self) -> float:
-        """Primitive estimator: 3NP / (2β) - (1/P) sum_j m ω_P^2 |q_j - q_j+1|^2 / 2."""
+        """Primitive estimator: 3NP / (2β) - (1/P) sum_j m ω_P^2 ‖q_j - q_j+1‖^2 / 2."""
         return 3 * len(self.masses) * self.P / (2 * self.beta) - self.spring_energy() / self.P
 
     def kinetic_centroid_virial(self) -> float:
@@ -171,7 +173,7 @@ class RingPolymerMD:
         return float(self.energies.mean())
 
     def radius_of_gyration(self) -> float:
-        """Ring-polymer radius of gyration averaged over atoms: mean_a sqrt(mean_j |q_aj - q̄_a|^2), Å (as i-PI)."""
+        """Ring-polymer radius of gyration averaged over atoms: mean_a sqrt(mean_j ‖q_aj - q̄_a‖^2), Å (as i-PI)."""
         return float(np.mean(np.sqrt(np.mean(np.sum((self.q - self.centroid()) ** 2, axis=-1), axis=0))))
 
     def conserved_quantity(self) -> float:

@@ -60,7 +60,7 @@ def gaussian_expansion(d, centers, gamma):
 
 
 def pair_distances(R, idx_i, idx_j, offsets):
-    """d_ij = |r_j - r_i + offset_ij| for each pair; offset = shift @ cell (zero for molecules)."""
+    """d_ij = ‖r_j - r_i + offset_ij‖ for each pair; offset = shift @ cell (zero for molecules)."""
     r_ij = R[idx_j] - R[idx_i] + offsets
     return np.sqrt(np.sum(r_ij**2, axis=1))
 
@@ -225,7 +225,7 @@ def energy_force_loss(params, structures, rho, model="schnet"):
     """Eq. (6) averaged over a batch of structures.
 
     structures: iterable of dicts with Z, R, energy, forces (and optionally cell, pbc).
-    loss = mean over structures of  rho (E - Ê)^2 + (1/n_atoms) sum_i |F_i - (-dÊ/dr_i)|^2.
+    loss = mean over structures of  rho (E - Ê)^2 + (1/n_atoms) sum_i ‖F_i - (-dÊ/dr_i)‖^2.
     Differentiable with respect to ``params`` (autograd), second derivatives included.
     """
     interaction, activation = MODELS[model]

@@ -7,7 +7,7 @@ and interpolated: on [d_k, d_k + h], with t = (d - d_k) / h,
     W(d) = h00(t) W_k + h01(t) W_k+1 + h10(t) h W'_k + h11(t) h W'_k+1
 
 (cubic Hermite: W and W' are continuous, so forces are too). Its error is at most
-h^4 / 384 max|W''''| per interval; ``SchNet.tabulate_filters`` measures it at the midpoints.
+h^4 / 384 max ‖W''''‖ per interval; ``SchNet.tabulate_filters`` measures it at the midpoints.
 The four knots a pair needs are gathered and summed with their weights in one
 ``embedding_bag`` call, whose backward gives dW/dd for the forces.
 """

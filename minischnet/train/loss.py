@@ -6,7 +6,7 @@ import torch
 
 
 def energy_force_loss(model, batch, rho: float) -> torch.Tensor:
-    """Mean over structures of  rho (E - Ê)^2 + (1/n_atoms) sum_i |F_i - (-dÊ/dr_i)|^2   (eq. 6).
+    """Mean over structures of  rho (E - Ê)^2 + (1/n_atoms) sum_i ‖F_i - (-dÊ/dr_i)‖^2   (eq. 6).
 
     In training mode the forces keep their graph, so ``loss.backward()`` reaches the weights
     through the force term too.
