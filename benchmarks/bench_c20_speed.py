@@ -18,18 +18,9 @@ import numpy as np
 import torch
 
 import minischnet
+from timing import median_time  # benchmarks/timing.py
 from minischnet.data import c20_minimum
 from minischnet.md import RingPolymerMD
-
-
-def median_time(fn, repeats):
-    fn()
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return float(np.median(times))
 
 
 def main():

@@ -22,7 +22,6 @@ import csv
 import importlib.util
 import json
 import platform
-import time
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +29,7 @@ import torch
 from ase import Atoms
 
 import minischnet
+from timing import median_time  # benchmarks/timing.py
 from minischnet.data.c20 import c20_cage
 from minischnet.train import energy_force_loss
 
@@ -81,17 +81,6 @@ def full_edges(batch):
     i = torch.cat([batch.idx_i, batch.idx_j])
     j = torch.cat([batch.idx_j, batch.idx_i])
     return torch.stack([j, i]), torch.cat([batch.offsets, -batch.offsets]).float()  # PyG: edge j -> i
-
-
-def median_time(fn, repeats, warmup=2):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return float(np.median(times))
 
 
 def main():

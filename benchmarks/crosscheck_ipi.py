@@ -20,7 +20,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-from ase import units
 from ase.calculators.socketio import SocketClient
 
 import minischnet

@@ -3,11 +3,10 @@
 import numpy as np
 import pytest
 import torch
-from ase import Atoms
 from ase.build import bulk, molecule
 
 import minischnet
-from conftest import CUTOFF, MODELS, small_params, torch_model
+from conftest import MODELS, small_params, torch_model
 
 
 def test_molecule_float64_exact(model_kind):

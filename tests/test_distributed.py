@@ -19,7 +19,6 @@ def test_two_processes_end_with_identical_weights(tmp_path):
     subprocess.run([sys.executable, str(HERE / "ddp_worker.py"), str(tmp_path), "single"], env=env, check=True, timeout=120)
     rank0, rank1 = torch.load(tmp_path / "rank0.pt"), torch.load(tmp_path / "rank1.pt")
     single = torch.load(tmp_path / "rank0_single.pt")
-    moved = False
     for name in rank0:
         torch.testing.assert_close(rank0[name], rank1[name], rtol=0, atol=0, msg=name)
         # Two half-batches with averaged gradients are one whole batch (up to summation order).

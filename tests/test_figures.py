@@ -41,7 +41,7 @@ def test_figures_hold_their_data(tmp_path):
 
 
 def test_py3dmol_view_colors_by_potential():
-    py3Dmol = pytest.importorskip("py3Dmol")
+    pytest.importorskip("py3Dmol")
     mol = molecule("H2O")
     points = np.array([[0.0, 0, 2], [0, 0, -2]])
     view = figures.local_potential_view(mol, points, np.array([-1.0, 1.0]), js="3Dmol-min.js")

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-import torch
 from ase.calculators.singlepoint import SinglePointCalculator
 from ase import Atoms
 from autograd import grad

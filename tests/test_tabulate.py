@@ -1,7 +1,6 @@
 """Tabulated SchNet filters (cubic Hermite): exact at the knots, fourth-order accurate, C1."""
 
 import numpy as np
-import pytest
 import torch
 
 import minischnet

@@ -12,7 +12,6 @@ with the lowest validation MAE so far.
 from __future__ import annotations
 
 import math
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
