@@ -115,3 +115,22 @@ def test_model_files(tmp_path):
         minischnet.load(foreign)
     with pytest.raises(FileNotFoundError):
         minischnet.load(tmp_path / "missing.pt")
+
+
+def test_validation_loss_is_loss_6():
+    """With forces, the trainer's validation score is loss (6) on the validation set."""
+    from minischnet.train.loss import energy_force_loss
+
+    ds = teacher_dataset(7)
+    model = student()
+    fit_scale = fit_output_scale(ds, np.arange(7), max_z=20)
+    from minischnet.train.standardize import apply_output_scale
+
+    apply_output_scale(model, *fit_scale)
+    model.eval()
+    rho = 0.3
+    # batch_size 3 splits the set unevenly: the mean must still be over structures
+    out = evaluate(model, ds, batch_size=3, rho=rho)
+    expected = energy_force_loss(model, ds.batch(np.arange(7), model.cutoff), rho).item()
+    assert out["loss"] == pytest.approx(expected, rel=1e-10)
+    assert "loss" not in evaluate(model, ds, rho=math.inf)

@@ -51,6 +51,7 @@ class History:
     train_loss: list = field(default_factory=list)
     val_energy_mae: list = field(default_factory=list)
     val_force_mae: list = field(default_factory=list)
+    val_loss: list = field(default_factory=list)  # loss (6) on the validation set (force training)
     lr: list = field(default_factory=list)
     seconds: list = field(default_factory=list)
 
@@ -105,7 +106,9 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.epoch, self.best_mae, self.epochs_since_best = state["epoch"], state["best_mae"], state["epochs_since_best"]
-        self.history = History(**state["history"])
+        history = state["history"]
+        history.setdefault("val_loss", [math.nan] * len(history["epoch"]))  # checkpoints from before val_loss
+        self.history = History(**history)
 
     def _save(self, name):
         if self.run_dir is not None and self.rank == 0:
@@ -163,36 +166,49 @@ class Trainer:
         while not self.finished and time.time() - start < self.config.max_seconds:
             t0 = time.time()
             train_loss = self.train_epoch()
-            mae = evaluate(self.model, self.val_set, forces=not self.config.energy_only)
+            mae = evaluate(self.model, self.val_set, forces=not self.config.energy_only, rho=self.config.rho)
+            score = mae["energy_mae"] if self.config.energy_only else mae["loss"]
             self.epoch += 1
-            self.scheduler.step(mae["energy_mae"])
-            improved = mae["energy_mae"] < self.best_mae
-            self.best_mae = min(self.best_mae, mae["energy_mae"])
+            self.scheduler.step(score)
+            improved = score < self.best_mae
+            self.best_mae = min(self.best_mae, score)
             self.epochs_since_best = 0 if improved else self.epochs_since_best + 1
             h = self.history
             h.epoch.append(self.epoch); h.train_loss.append(train_loss); h.val_energy_mae.append(mae["energy_mae"])
-            h.val_force_mae.append(mae.get("force_mae", math.nan)); h.lr.append(self.optimizer.param_groups[0]["lr"])
+            h.val_force_mae.append(mae.get("force_mae", math.nan))
+            h.val_loss.append(mae.get("loss", math.nan)); h.lr.append(self.optimizer.param_groups[0]["lr"])
             h.seconds.append(time.time() - t0)
             if improved:
                 self._save("best.pt")
             self._save("checkpoint.pt")
             bar.update(1)
-            bar.set_postfix(loss=f"{train_loss:.4g}", val_mae=f"{mae['energy_mae']:.4g} eV", lr=f"{h.lr[-1]:.1e}")
+            shown = dict(loss=f"{train_loss:.4g}", val_E=f"{mae['energy_mae']:.4g} eV")
+            if "force_mae" in mae:
+                shown["val_F"] = f"{mae['force_mae']:.4g} eV/Å"
+            bar.set_postfix(**shown, lr=f"{h.lr[-1]:.1e}")
         bar.close()
         return self.history
 
 
-def evaluate(model, dataset, indices=None, batch_size: int = 100, forces: bool = True) -> dict:
-    """Mean absolute errors on ``indices`` (all by default): energy (eV per structure), forces (eV/Å per component)."""
+def evaluate(model, dataset, indices=None, batch_size: int = 100, forces: bool = True, rho: float | None = None) -> dict:
+    """Mean absolute errors on ``indices`` (all by default): energy (eV per structure), forces (eV/Å per component).
+
+    With forces and a finite ``rho`` also ``loss``: loss (6) with that rho, as a mean over the structures.
+    """
     was_training = model.training
     model.eval()
-    e_err, f_err = [], []
+    e_err, f_err, f_sq = [], [], []
     indices = np.arange(len(dataset)) if indices is None else np.asarray(indices)
     for k in range(0, len(indices), batch_size):
         batch = dataset.batch(indices[k : k + batch_size], model.cutoff).to(model.device, model.dtype)
         if forces and batch.forces is not None:
             E, F = model.energy_and_forces(batch)
-            f_err.append((F - batch.forces).abs().flatten().detach().cpu().double().numpy())
+            dF = (F - batch.forces).detach().double()
+            f_err.append(dF.abs().flatten().cpu().numpy())
+            # (1/n_atoms) sum_i |dF_i|^2 of each structure, the force term of (6)
+            per_structure = torch.zeros(batch.n_structures, dtype=dF.dtype, device=dF.device)
+            per_structure.index_add_(0, batch.structure, (dF**2).sum(1))
+            f_sq.append((per_structure / batch.n_atoms.to(dF.dtype)).cpu().numpy())
         else:
             with torch.no_grad():
                 E = model(batch)
@@ -201,4 +217,7 @@ def evaluate(model, dataset, indices=None, batch_size: int = 100, forces: bool =
     out = {"energy_mae": float(np.concatenate(e_err).mean())}
     if f_err:
         out["force_mae"] = float(np.concatenate(f_err).mean())
+        if rho is not None and math.isfinite(rho):
+            e2 = np.concatenate(e_err) ** 2
+            out["loss"] = float((rho * e2 + np.concatenate(f_sq)).mean())
     return out
