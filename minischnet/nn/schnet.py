@@ -6,6 +6,18 @@ Speed comes from two things the reference does not do:
     computed once per pair and used for both directions j -> i and i -> j;
   * shifted softplus has a cheap second derivative (``layers.shifted_softplus``), which
     training on forces needs.
+
+Published SchNet implementations differ in four details; the defaults here are the thesis's
+(and the reference's), the alternatives are switches, compared on QM9 in tutorial 4:
+  * ``rbf_width``: width of the Gaussians (default: their spacing, gamma = 1 / (2 width^2));
+    the NeurIPS paper used 0.1 Å spacing with gamma = 10 Å^-2, i.e. a width of 0.22 Å;
+  * ``cosine_cutoff``: the filter times f(d) = (cos(pi d / r_c) + 1) / 2 (default), or a hard
+    cut at r_c (False: the energy jumps when a neighbour crosses r_c);
+  * ``filter_activation``: ssp after the filter network's second layer (default) or none
+    (PyTorch Geometric's and schnetpack's choice);
+  * ``output_activation``: the read-out network's activation, "ssp" (default), "silu" or "tanh".
+Only ``rbf_width`` exists in the reference too (it is the stored gamma); the others are
+PyTorch-only, and ``to_reference`` refuses a model that uses them.
 """
 
 from __future__ import annotations
@@ -13,6 +25,7 @@ from __future__ import annotations
 import copy
 
 import torch
+import torch.nn.functional as F_
 from torch import nn
 
 from .base import AtomisticModel
@@ -23,8 +36,9 @@ from .tabulate import hermite_interpolate, hermite_table
 class SchNetInteraction(nn.Module):
     """One interaction block: atom-wise -> cfconv (4) -> atom-wise, ssp -> atom-wise; returns v."""
 
-    def __init__(self, n_features: int, n_rbf: int):
+    def __init__(self, n_features: int, n_rbf: int, filter_activation: bool = True):
         super().__init__()
+        self.filter_activation = filter_activation
         F = n_features
         self.in2f = nn.Linear(F, F, bias=False)
         self.filter1 = nn.Linear(n_rbf, F)
@@ -34,7 +48,10 @@ class SchNetInteraction(nn.Module):
 
     def filter(self, rbf, fcut):
         """The filter-generating network: W(d) = ssp(ssp(rbf W1 + b1) W2 + b2) f(d), (P, K) -> (P, F)."""
-        return shifted_softplus(self.filter2(shifted_softplus(self.filter1(rbf)))) * fcut[:, None]
+        W = self.filter2(shifted_softplus(self.filter1(rbf)))  # (P, F)
+        if self.filter_activation:
+            W = shifted_softplus(W)
+        return W * fcut[:, None]
 
     def forward(self, x, W, src, dst, keep=None):
         # x (n, F); W (P, F) the filters of the P pairs; src, dst (2P,): both directions of each pair
@@ -52,9 +69,22 @@ class SchNet(AtomisticModel):
 
     kind = "schnet"
 
-    def __init__(self, n_features=128, n_interactions=3, n_rbf=20, cutoff=5.0, max_z=100):
+    #: the implementation choices (see the module docstring) and their thesis defaults
+    VARIANT_DEFAULTS = dict(rbf_width=None, cosine_cutoff=True, filter_activation=True, output_activation="ssp")
+    OUTPUT_ACTIVATIONS = {"ssp": shifted_softplus, "silu": F_.silu, "tanh": torch.tanh}
+
+    def __init__(self, n_features=128, n_interactions=3, n_rbf=20, cutoff=5.0, max_z=100,
+                 rbf_width=None, cosine_cutoff=True, filter_activation=True, output_activation="ssp"):
         super().__init__(n_features, n_rbf, cutoff, max_z)
-        self.interactions = nn.ModuleList(SchNetInteraction(n_features, n_rbf) for _ in range(n_interactions))
+        if output_activation not in self.OUTPUT_ACTIVATIONS:
+            raise ValueError(f"output_activation must be one of {sorted(self.OUTPUT_ACTIVATIONS)}, got {output_activation!r}")
+        if rbf_width is not None:
+            if not rbf_width > 0:
+                raise ValueError(f"rbf_width must be positive, got {rbf_width}")
+            self.rbf_gamma.fill_(0.5 / rbf_width**2)
+        self.variant = dict(rbf_width=rbf_width, cosine_cutoff=bool(cosine_cutoff),
+                            filter_activation=bool(filter_activation), output_activation=output_activation)
+        self.interactions = nn.ModuleList(SchNetInteraction(n_features, n_rbf, filter_activation) for _ in range(n_interactions))
         self.register_buffer("filter_tables", None, persistent=False)  # (T, 2N, F) when tabulated
 
     def tabulate_filters(self, spacing: float = 0.01) -> float:
@@ -86,8 +116,24 @@ class SchNet(AtomisticModel):
             self.filter_tables = None
         return super().train(mode)
 
+    def variant_options(self) -> dict:
+        """The implementation choices that differ from the defaults (saved with the model)."""
+        return {k: v for k, v in self.variant.items() if v != self.VARIANT_DEFAULTS[k]}
+
     def output_activation(self, x):
-        return shifted_softplus(x)
+        return self.OUTPUT_ACTIVATIONS[self.variant["output_activation"]](x)
+
+    def expand(self, d):
+        rbf, fcut = super().expand(d)
+        if not self.variant["cosine_cutoff"]:
+            fcut = (d < self.cutoff).to(d.dtype)  # hard cut: filters end abruptly at r_c
+        return rbf, fcut
+
+    def to_reference(self) -> dict:
+        pytorch_only = {k: v for k, v in self.variant_options().items() if k != "rbf_width"}
+        if pytorch_only:
+            raise ValueError(f"the reference implements the thesis's SchNet; {pytorch_only} exists in PyTorch only")
+        return super().to_reference()
 
     def refine(self, x, d, idx_i, idx_j, keep=None):
         src = torch.cat([idx_j, idx_i])  # message from j to i, and from i to j

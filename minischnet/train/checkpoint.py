@@ -28,6 +28,8 @@ def hyperparameters(model) -> dict:
              cutoff=model.cutoff, max_z=model.max_z)
     if model.kind == "dtnn":
         h["n_factors"] = model.n_factors
+    if hasattr(model, "variant_options"):  # only what differs from the defaults: older files stay valid
+        h.update(model.variant_options())
     return h
 
 

@@ -43,6 +43,11 @@ def add_train_arguments(t):
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 or auto")
     t.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    v = t.add_argument_group("SchNet implementation choices (tutorial 4; defaults are the thesis's)")
+    v.add_argument("--rbf-width", type=float, default=None, help="Gaussian width in Å (default: their spacing)")
+    v.add_argument("--no-cosine-cutoff", action="store_true", help="hard cut of the filters at r_c")
+    v.add_argument("--no-filter-activation", action="store_true", help="no ssp after the filter network's 2nd layer")
+    v.add_argument("--output-activation", choices=["ssp", "silu", "tanh"], default="ssp")
     t.add_argument("--plot", action="store_true", help="write history.png (validation MAE and learning rate per epoch)")
     return t
 
@@ -83,7 +88,13 @@ def build_model(args):
     from ..nn import DTNN, SchNet
 
     common = dict(n_features=args.features, n_interactions=args.interactions, n_rbf=args.rbf, cutoff=args.cutoff)
-    model = SchNet(**common) if args.model == "schnet" else DTNN(**common, n_factors=args.factors)
+    variant = dict(rbf_width=args.rbf_width, cosine_cutoff=not args.no_cosine_cutoff,
+                   filter_activation=not args.no_filter_activation, output_activation=args.output_activation)
+    if args.model == "dtnn":
+        if variant != SchNet.VARIANT_DEFAULTS:
+            raise ValueError("the SchNet implementation choices (--rbf-width, --no-cosine-cutoff, ...) do not apply to DTNN")
+        return DTNN(**common, n_factors=args.factors).to(getattr(torch, args.dtype))
+    model = SchNet(**common, **variant)
     return model.to(getattr(torch, args.dtype))
 
 
