@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 import torch
 
 import minischnet
@@ -42,3 +43,18 @@ def test_file_without_energies_is_refused(tmp_path):
     ase.io.write(tmp_path / "plain.xyz", [molecule("H2O")] * 3)
     out = run_cli("--data", str(tmp_path / "plain.xyz"), "--run-dir", str(tmp_path / "run"))
     assert out.returncode != 0 and "has no energy" in out.stderr
+
+
+def test_implementation_choices_reach_the_saved_model(tmp_path):
+    data = tmp_path / "set.extxyz"
+    teacher_dataset(12).write(data)
+    common = ["--data", str(data), "--features", "8", "--interactions", "1", "--rbf", "6", "--cutoff", "4",
+              "--epochs", "1", "--batch-size", "4"]
+    done = run_cli(*common, "--run-dir", str(tmp_path / "v"), "--no-cosine-cutoff", "--rbf-width", "0.4",
+                   "--output-activation", "tanh", "--no-filter-activation")
+    assert done.returncode == 0, done.stderr[-2000:]
+    model = minischnet.load(tmp_path / "v" / "model.pt")
+    assert model.variant == dict(rbf_width=0.4, cosine_cutoff=False, filter_activation=False, output_activation="tanh")
+    assert model.rbf_gamma.item() == pytest.approx(0.5 / 0.4**2, rel=1e-6)
+    refused = run_cli(*common, "--run-dir", str(tmp_path / "d"), "--model", "dtnn", "--no-cosine-cutoff")
+    assert refused.returncode != 0 and "do not apply to DTNN" in refused.stderr
