@@ -19,6 +19,12 @@ One step (OBABO, Ceriotti et al., J. Chem. Phys. 133, 124104 (2010))::
     O  thermostat for dt/2
 
 P = 1 is classical Langevin dynamics (OBABO); no thermostat (``tau_fs=None``) is NVE velocity Verlet.
+``splitting="baoab"`` (Leimkuhler & Matthews, Appl. Math. Res. Express 2013, 34) orders one step as
+
+    B  p += -dt/2 ∇V,   A  free ring for dt/2,   O  thermostat for dt,   A  free ring for dt/2,   B
+
+which samples positions more accurately at large time steps (exactly, for a harmonic potential),
+while OBABO, the i-PI default, samples momenta exactly.
 """
 
 from __future__ import annotations
@@ -84,13 +90,16 @@ class RingPolymerMD:
     """RPMD with the PILE-L thermostat; P = 1 is classical Langevin MD, ``tau_fs=None`` is NVE."""
 
     def __init__(self, atoms, calc, nbeads: int, temperature_K: float, timestep_fs: float,
-                 tau_fs: float | None = 100.0, seed: int = 0, thermostat: bool = True):
+                 tau_fs: float | None = 100.0, seed: int = 0, thermostat: bool = True, splitting: str = "obabo"):
         if nbeads < 1:
             raise ValueError(f"nbeads must be at least 1, got {nbeads}")
         if not temperature_K > 0:
             raise ValueError(f"temperature must be positive, got {temperature_K} K")
         if not timestep_fs > 0:
             raise ValueError(f"timestep must be positive, got {timestep_fs} fs")
+        if splitting not in ("obabo", "baoab"):
+            raise ValueError(f"splitting must be 'obabo' or 'baoab', got {splitting!r}")
+        self.splitting = splitting
         self.atoms, self.calc, self.P = atoms.copy(), calc, nbeads
         self.masses = atoms.get_masses()  # (N,) amu
         self.beta = 1.0 / (units.kB * temperature_K)
@@ -100,10 +109,12 @@ class RingPolymerMD:
         self.thermostat = thermostat and tau_fs is not None
         self.C = normal_mode_matrix(nbeads)
         self.omega_k = normal_mode_frequencies(nbeads, self.omega_P)
-        self.propagator = free_ring_propagator(self.omega_k, self.masses, self.dt)
+        # OBABO: free ring for dt, thermostat twice for dt/2; BAOAB: free ring twice for dt/2, thermostat for dt
+        a_time, o_time = (self.dt, self.dt / 2) if splitting == "obabo" else (self.dt / 2, self.dt)
+        self.propagator = free_ring_propagator(self.omega_k, self.masses, a_time)
         gamma = 2 * self.omega_k  # PILE-L: critical damping of each internal mode
         gamma[0] = 1.0 / (tau_fs * units.fs) if tau_fs is not None else 0.0
-        self.c1 = np.exp(-gamma * self.dt / 2)[:, None, None]
+        self.c1 = np.exp(-gamma * o_time)[:, None, None]
         self.c2 = np.sqrt(1 - self.c1**2)
         self.rng = np.random.default_rng(seed)
         # All beads start at the given geometry, momenta drawn at the bead temperature P T.
@@ -140,12 +151,20 @@ class RingPolymerMD:
         self.p, self.q = self._to_beads(p_new), self._to_beads(q_new)
 
     def step(self):
-        self._O()
-        self._B()
-        self._A()
-        self.energies, self.forces = bead_forces(self.atoms, self.calc, self.q)
-        self._B()
-        self._O()
+        if self.splitting == "obabo":
+            self._O()
+            self._B()
+            self._A()
+            self.energies, self.forces = bead_forces(self.atoms, self.calc, self.q)
+            self._B()
+            self._O()
+        else:
+            self._B()
+            self._A()
+            self._O()
+            self._A()
+            self.energies, self.forces = bead_forces(self.atoms, self.calc, self.q)
+            self._B()
         self.step_count += 1
 
     # -- estimators (eV) ------------------------------------------------------------------------
