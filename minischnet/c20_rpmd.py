@@ -40,16 +40,39 @@ def block_error(x, blocks=20):
     return float(means.std(ddof=1) / np.sqrt(len(means))) if len(means) > 1 else float("nan")
 
 
+SERIES = ("kinetic_cv", "potential", "radius_of_gyration", "bond_mean", "bond_std")
+
+
+def bonds(atoms, longest=1.8):
+    """The (i, j) pairs closer than ``longest`` Å in ``atoms``: C20's 30 C-C bonds at its minimum."""
+    i, j = np.triu_indices(len(atoms), k=1)
+    bonded = pair_distances(atoms.positions) < longest
+    return i[bonded], j[bonded]
+
+
+def bond_statistics(q, i, j):
+    """Per frame, the mean and the spread of the bond lengths over all beads: (frames,), (frames,) Å.
+
+    Time series of these give the distance distribution's first two moments with block errors,
+    which is how two runs' distributions are compared within their statistical errors.
+    """
+    d = np.linalg.norm(q[..., j, :] - q[..., i, :], axis=-1).reshape(len(q), -1)  # (frames, beads x bonds)
+    return d.mean(axis=1), d.std(axis=1)
+
+
 def simulate(calc, atoms, P, args, out: Path) -> dict:
     path = out / f"P{P}.npz"
     md = RingPolymerMD(atoms, calc, P, args.temperature, args.timestep, tau_fs=args.tau, seed=args.seed + P)
-    acc = {"beads": np.zeros(len(BINS) - 1), "centroids": np.zeros(len(BINS) - 1),
-           "kinetic_cv": np.zeros(0), "potential": np.zeros(0), "radius_of_gyration": np.zeros(0), "wall_seconds": 0.0}
+    i, j = bonds(atoms)
+    acc = {"beads": np.zeros(len(BINS) - 1), "centroids": np.zeros(len(BINS) - 1), "wall_seconds": 0.0,
+           **{k: np.zeros(0) for k in SERIES}}
     if path.exists():
         saved = np.load(path, allow_pickle=True)
         md.load_state(saved["state"].item())
-        acc = {k: saved[k] for k in acc}
+        acc = {k: saved[k] if k in saved else v for k, v in acc.items()}
         acc["wall_seconds"] = float(acc["wall_seconds"])
+        if any(len(acc[k]) != len(acc["kinetic_cv"]) for k in SERIES):
+            raise ValueError(f"{path} was written by an older version without all of {SERIES}: start it again")
     while md.step_count < args.steps:
         n = min(args.chunk_steps, args.steps - md.step_count)
         t0 = time.time()
@@ -59,7 +82,8 @@ def simulate(calc, atoms, P, args, out: Path) -> dict:
             q = run["positions"][keep]
             acc["beads"] += np.histogram(pair_distances(q).ravel(), BINS)[0]
             acc["centroids"] += np.histogram(pair_distances(q.mean(axis=1)).ravel(), BINS)[0]
-            for k in ("kinetic_cv", "potential", "radius_of_gyration"):
+            run["bond_mean"], run["bond_std"] = bond_statistics(run["positions"], i, j)
+            for k in SERIES:
                 acc[k] = np.concatenate([acc[k], run[k][keep]])
         acc["wall_seconds"] += time.time() - t0
         np.savez(path.with_suffix(".tmp.npz"), state=np.array(md.state(), dtype=object), **acc)
@@ -71,6 +95,8 @@ def simulate(calc, atoms, P, args, out: Path) -> dict:
         "kinetic_cv_eV": [float(acc["kinetic_cv"].mean()), block_error(acc["kinetic_cv"])],
         "potential_eV": [float(acc["potential"].mean()), block_error(acc["potential"])],
         "radius_of_gyration_A": [float(acc["radius_of_gyration"].mean()), block_error(acc["radius_of_gyration"])],
+        "bond_length_mean_A": [float(acc["bond_mean"].mean()), block_error(acc["bond_mean"])],
+        "bond_length_spread_A": [float(acc["bond_std"].mean()), block_error(acc["bond_std"])],
         "histograms": {"r": (0.5 * (BINS[1:] + BINS[:-1])).tolist(),
                        "beads": (acc["beads"] / max(acc["beads"].sum(), 1) / widths).tolist(),
                        "centroids": (acc["centroids"] / max(acc["centroids"].sum(), 1) / widths).tolist()},

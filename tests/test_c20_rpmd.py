@@ -27,3 +27,19 @@ def test_study_runs_and_resumes(tmp_path):
     saved = np.load(tmp_path / "out" / "P8.npz", allow_pickle=True)
     assert saved["beads"].sum() == 190 * 8 * (60 - 10) // 2  # pairs x beads x recorded frames after equilibration
     assert (tmp_path / "out" / "distances.png").exists()
+    # the bond-length series: one value per recorded frame after equilibration, and their mean is the
+    # mean over the bead histogram restricted to bonds
+    assert len(saved["bond_mean"]) == len(saved["kinetic_cv"]) == (60 - 10) // 2
+    assert 1.3 < summary["P8"]["bond_length_mean_A"][0] < 1.6
+
+
+def test_c20_has_thirty_bonds():
+    from minischnet.c20_rpmd import bond_statistics, bonds
+    from minischnet.data import c20_minimum
+
+    atoms = c20_minimum()
+    i, j = bonds(atoms)
+    assert len(i) == 30 and np.all(np.bincount(np.concatenate([i, j])) == 3)  # every carbon has three neighbours
+    mean, spread = bond_statistics(atoms.positions[None, None], i, j)
+    d = np.linalg.norm(atoms.positions[j] - atoms.positions[i], axis=1)
+    assert mean[0] == pytest.approx(d.mean()) and spread[0] == pytest.approx(d.std())
