@@ -5,12 +5,18 @@ filters) against GFN2-xTB (tblite) and, with --pyscf, DFT (PySCF PBE/def2-SVP, a
 per call on 2 cores). Prints median times, speed-up factors per force call, RPMD steps per
 second at P = 8 and the hours a 1.25 ns trajectory at 0.5 fs (2.5 million steps) would take.
 
-    python benchmarks/bench_c20_speed.py [--model data/models/c20_schnet.pt] [--pyscf]
+    python benchmarks/bench_c20_speed.py [--model data/models/c20_schnet.pt] [--pyscf] [--json out.json]
+
+``--json`` also writes the numbers (seconds per call, speed-ups, RPMD steps per second, machine)
+for tutorial 7, which shows them (data/results/c20_speed.json).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import platform
 import time
 from pathlib import Path
 
@@ -29,6 +35,7 @@ def main():
     parser.add_argument("--pyscf", action="store_true", help="also time PySCF PBE/def2-SVP (slow)")
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--rpmd-steps", type=int, default=200)
+    parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = parser.parse_args()
 
     if args.model.exists():
@@ -92,6 +99,14 @@ def main():
     per_step = (time.perf_counter() - t) / args.rpmd_steps
     print(f"\nRPMD P=8 with tabulated SchNet: {1 / per_step:.1f} steps/s; 1.25 ns at 0.5 fs (2.5e6 steps): "
           f"{2.5e6 * per_step / 3600:.1f} h on this machine (the paper: about 7 h)")
+    if args.json is not None:
+        args.json.write_text(json.dumps({
+            "command": "python benchmarks/bench_c20_speed.py " + " ".join(os.sys.argv[1:]), "model": what,
+            "machine": f"{platform.machine()}, {os.cpu_count()} cores", "torch_threads": torch.get_num_threads(),
+            "seconds_per_call": rows, "schnet_seconds_per_bead": per_bead,
+            "speedup_per_bead": {k: v / per_bead for k, v in rows.items() if not k.startswith("SchNet")},
+            "rpmd_p8_steps_per_second": 1 / per_step, "hours_for_1_25_ns": 2.5e6 * per_step / 3600,
+        }, indent=1))
 
 
 if __name__ == "__main__":

@@ -43,3 +43,22 @@ def test_c20_has_thirty_bonds():
     mean, spread = bond_statistics(atoms.positions[None, None], i, j)
     d = np.linalg.norm(atoms.positions[j] - atoms.positions[i], axis=1)
     assert mean[0] == pytest.approx(d.mean()) and spread[0] == pytest.approx(d.std())
+
+
+def test_gfn2_reference_run(tmp_path):
+    """--gfn2 drives the same study with tblite: its potential is GFN2-xTB's energy of the beads."""
+    from tblite.ase import TBLite
+
+    from minischnet.data import c20_minimum
+
+    main(["--gfn2", "--beads", "2", "--steps", "4", "--equilibrate", "0", "--chunk-steps", "4", "--record-every", "1",
+          "--out", str(tmp_path), "--quiet"])
+    saved = np.load(tmp_path / "P2.npz", allow_pickle=True)
+    q = saved["state"].item()["q"]  # (2, 20, 3) after 4 steps; the last recorded potential is theirs
+    energies = []
+    for bead in q:
+        atoms = c20_minimum()
+        atoms.positions = bead
+        atoms.calc = TBLite(method="GFN2-xTB", verbosity=0)
+        energies.append(atoms.get_potential_energy())
+    assert saved["potential"][-1] == pytest.approx(np.mean(energies), abs=1e-6)
