@@ -22,7 +22,7 @@ from .trainer import TrainConfig, Trainer, evaluate
 
 
 def add_train_arguments(t):
-    t.add_argument("--data", required=True, help="qm9, c20, or a file ASE reads (extxyz, db, ...) with energies")
+    t.add_argument("--data", required=True, help="qm9, c20, materials, or a file ASE reads (extxyz, db, ...) with energies")
     t.add_argument("--run-dir", required=True, help="checkpoints, history and the final model go here")
     t.add_argument("--model", choices=["schnet", "dtnn"], default="schnet")
     t.add_argument("--features", type=int, default=64)
@@ -76,7 +76,7 @@ def dataset_and_split(args):
             name="C20 GFN2-xTB",
         )
         return both, perm[n_val : n_val + n_train], perm[:n_val], np.arange(n, n + len(test_set))
-    ds = data.AtomsDataset.read(args.data, require_energy=True)
+    ds = data.materials() if args.data == "materials" else data.AtomsDataset.read(args.data, require_energy=True)
     perm = rng.permutation(len(ds))
     n_test = int(round(args.test_fraction * len(ds)))
     n_val = args.n_val or max(1, int(round(0.05 * len(ds))))
@@ -126,7 +126,8 @@ def run(args, argv=None):
         errors = evaluate(model, ds, test, forces=ds.forces is not None)
         result = dict(
             data=args.data, architecture=args.model, n_train=len(train), n_val=len(val), n_test=len(test),
-            test_energy_mae=errors["energy_mae"], test_force_mae=errors.get("force_mae"),
+            test_energy_mae=errors["energy_mae"], test_energy_mae_per_atom=errors["energy_mae_per_atom"],
+            test_force_mae=errors.get("force_mae"),
             epochs=trainer.epoch, finished=trainer.finished, wall_seconds_this_call=time.time() - start,
             wall_seconds_total=float(np.sum(history.seconds)), device=str(device),
             machine=f"{platform.machine()}, {os.cpu_count()} cores" + (f", {torch.cuda.get_device_name(device)}" if device.type == "cuda" else ""),

@@ -191,13 +191,14 @@ class Trainer:
 
 
 def evaluate(model, dataset, indices=None, batch_size: int = 100, forces: bool = True, rho: float | None = None) -> dict:
-    """Mean absolute errors on ``indices`` (all by default): energy (eV per structure), forces (eV/Å per component).
+    """Mean absolute errors on ``indices`` (all by default): energy (eV per structure, and per atom: the
+    mean of |E - Ê| / n_atoms), forces (eV/Å per component).
 
     With forces and a finite ``rho`` also ``loss``: loss (6) with that rho, as a mean over the structures.
     """
     was_training = model.training
     model.eval()
-    e_err, f_err, f_sq = [], [], []
+    e_err, e_per_atom, f_err, f_sq = [], [], [], []
     indices = np.arange(len(dataset)) if indices is None else np.asarray(indices)
     for k in range(0, len(indices), batch_size):
         batch = dataset.batch(indices[k : k + batch_size], model.cutoff).to(model.device, model.dtype)
@@ -213,8 +214,10 @@ def evaluate(model, dataset, indices=None, batch_size: int = 100, forces: bool =
             with torch.no_grad():
                 E = model(batch)
         e_err.append((E - batch.energy).abs().detach().cpu().double().numpy())
+        e_per_atom.append(e_err[-1] / batch.n_atoms.cpu().double().numpy())
     model.train(was_training)
-    out = {"energy_mae": float(np.concatenate(e_err).mean())}
+    out = {"energy_mae": float(np.concatenate(e_err).mean()),
+           "energy_mae_per_atom": float(np.concatenate(e_per_atom).mean())}
     if f_err:
         out["force_mae"] = float(np.concatenate(f_err).mean())
         if rho is not None and math.isfinite(rho):
