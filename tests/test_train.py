@@ -134,3 +134,7 @@ def test_validation_loss_is_loss_6():
     expected = energy_force_loss(model, ds.batch(np.arange(7), model.cutoff), rho).item()
     assert out["loss"] == pytest.approx(expected, rel=1e-10)
     assert "loss" not in evaluate(model, ds, rho=math.inf)
+    # per-atom energy MAE: mean over structures of |E - Ê| / n_atoms
+    with torch.no_grad():
+        E = model(ds.batch(np.arange(7), model.cutoff)).numpy()
+    assert out["energy_mae_per_atom"] == pytest.approx(np.mean(np.abs(E - ds.energy) / np.diff(ds.start)), rel=1e-10)
