@@ -115,3 +115,16 @@ def test_cuda_tabulated_and_calculator():
     assert model.filter_tables.device.type == "cuda"
     atoms.calc = minischnet.Calculator(model)
     assert atoms.get_potential_energy() == pytest.approx(E_ref, rel=1e-7)
+
+
+def test_batches_are_moved_to_the_model_dtype(rng):
+    """collate gives float64; a float32 model converts the batch itself (forward and atom_energies)."""
+    torch.manual_seed(0)
+    model = minischnet.SchNet(n_features=8, n_interactions=1, n_rbf=6, cutoff=CUTOFF).eval()
+    Z, R = random_molecule(5, rng)
+    batch = minischnet.collate([(Z, R)], CUTOFF)
+    assert batch.R.dtype == torch.float64
+    converted = batch.to(dtype=torch.float32)
+    with torch.no_grad():
+        assert model(batch).item() == model(converted).item()
+        assert torch.equal(model.atom_energies(batch), model.atom_energies(converted))

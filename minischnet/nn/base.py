@@ -77,8 +77,13 @@ class AtomisticModel(nn.Module):
         return self.std * out + self.mean + self.atomref[Z]
 
     def atom_energies(self, batch, R: torch.Tensor | None = None) -> torch.Tensor:
-        """Atom-wise energy contributions (n_atoms,) in eV: the terms of the sum in eq. (3)."""
-        R = batch.R if R is None else R
+        """Atom-wise energy contributions (n_atoms,) in eV: the terms of the sum in eq. (3).
+
+        Without ``R`` the batch is first moved to this model's device and dtype.
+        """
+        if R is None:
+            batch = batch.to(self.device, self.dtype)
+            R = batch.R
         r_ij = R.index_select(0, batch.idx_j) - R.index_select(0, batch.idx_i) + batch.offsets  # (P, 3), one direction per pair
         d = torch.linalg.vector_norm(r_ij, dim=1)  # (P,)
         x = self.embedding(batch.Z)  # (n_atoms, F)
@@ -87,6 +92,8 @@ class AtomisticModel(nn.Module):
 
     def forward(self, batch, R: torch.Tensor | None = None) -> torch.Tensor:
         """Energies (n_structures,) in eV; ``R`` overrides batch.R (to differentiate with respect to it)."""
+        if R is None:
+            batch = batch.to(self.device, self.dtype)
         e_atom = self.atom_energies(batch, R)  # (n_atoms,)
         E = torch.zeros(batch.n_structures, dtype=e_atom.dtype, device=e_atom.device)
         return E.index_add_(0, batch.structure, e_atom)  # eq. (3)
