@@ -60,3 +60,12 @@ def test_3dmol_is_served_offline():
     start = html.index("data:text/javascript;base64,") + len("data:text/javascript;base64,")
     js = base64.b64decode(html[start : html.index("'", start)])
     assert js.startswith(b"/*!") and b"3Dmol-min.js" in js[:200] and len(js) > 500_000
+
+
+def test_make_figures_regenerates_from_shipped_files(tmp_path, capsys):
+    from minischnet.make_figures import main
+
+    main(["--out", str(tmp_path)])
+    for name in ("abb2_filters.png", "abb4_local_potential.png", "abb4_local_potential_minus_H.png",
+                 "abb5_embeddings_qm9.png", "abb6_learning_curve.png"):
+        assert (tmp_path / name).stat().st_size > 10_000, name

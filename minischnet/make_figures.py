@@ -1,0 +1,101 @@
+"""Regenerate the thesis summary's figures from the shipped models and results.
+
+    python -m minischnet.make_figures --out data/results/figures
+
+Abb. 2  abb2_filters.png           continuous vs discrete filters: C=O stretch of formamide (QM9 model)
+Abb. 4  abb4_local_potential.png   H-probe potential around N-formylformamide (QM9 model), and
+        abb4_local_potential_minus_H.png  the same with the hydrogen on nitrogen removed
+Abb. 5  abb5_embeddings_qm9.png    element embeddings of the QM9 model; abb5_embeddings_materials.png
+                                   of the crystal model (when data/models/materials_schnet.pt exists)
+Abb. 6  abb6_learning_curve.png    from data/results/learning_curve/learning_curve.csv
+        abb6_c20_distances.png     from data/results/c20_rpmd/P*.npz
+
+Every figure comes from a function in ``minischnet.figures`` that the tutorials call too. A figure
+whose inputs are missing is skipped with a message, never drawn from made-up numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from .data.c20 import data_dir
+
+
+def n_formylformamide(qm9):
+    """N-formylformamide (O=CNC=O) from QM9, and the same without the hydrogen on nitrogen."""
+    k = int(np.flatnonzero(qm9.info["smiles"] == "O=CNC=O")[0])
+    mol = qm9[k]
+    n = int(np.flatnonzero(mol.numbers == 7)[0])
+    hydrogens = np.flatnonzero(mol.numbers == 1)
+    h_on_n = int(hydrogens[np.argmin(mol.get_distances(n, hydrogens))])
+    return mol, mol[[i for i in range(len(mol)) if i != h_on_n]], h_on_n
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=Path("data/results/figures"))
+    parser.add_argument("--probe-distance", type=float, default=1.2, help="Å, radius of the probe shell (Abb. 4)")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import minischnet
+
+    from . import data
+    from .figures import distance_figure, embedding_figure, filter_figure, learning_curve_figure, local_potential_figure
+    from .interpret import embedding_pca, local_potential, probe_surface
+
+    root = data_dir()
+    made = []
+    qm9_model_path = root / "models" / "qm9_schnet.pt"
+    if qm9_model_path.exists():
+        model = minischnet.load(qm9_model_path)
+        qm9 = data.qm9()
+        formamide = qm9[int(np.flatnonzero(qm9.info["smiles"] == "NC=O")[0])]
+        o = int(np.flatnonzero(formamide.numbers == 8)[0])
+        c = int(np.argsort(formamide.get_distances(o, range(len(formamide))))[1])
+        filter_figure(model, formamide, c, o, np.linspace(1.0, 1.6, 241), path=args.out / "abb2_filters.png")
+        mol, radical, _ = n_formylformamide(qm9)
+        for atoms, name in ((mol, "abb4_local_potential.png"), (radical, "abb4_local_potential_minus_H.png")):
+            points = probe_surface(atoms, distance=args.probe_distance, points_per_atom=1000)
+            local_potential_figure(atoms, points, local_potential(model, atoms, points), path=args.out / name)
+        elements = ["H", "C", "N", "O", "F"]
+        coords, explained = embedding_pca(model, elements)
+        embedding_figure(coords, elements, explained, path=args.out / "abb5_embeddings_qm9.png")
+        made += ["abb2_filters.png", "abb4_local_potential.png", "abb4_local_potential_minus_H.png", "abb5_embeddings_qm9.png"]
+    else:
+        print(f"skipped Abb. 2, 4 and the QM9 part of Abb. 5: {qm9_model_path} is missing")
+    materials_model_path = root / "models" / "materials_schnet.pt"
+    if materials_model_path.exists():
+        model = minischnet.load(materials_model_path)
+        elements = model.info["elements"]
+        coords, explained = embedding_pca(model, elements)
+        embedding_figure(coords, elements, explained, path=args.out / "abb5_embeddings_materials.png")
+        made.append("abb5_embeddings_materials.png")
+    else:
+        print(f"skipped the materials part of Abb. 5: {materials_model_path} is missing")
+    curve = root / "results" / "learning_curve" / "learning_curve.csv"
+    if curve.exists():
+        learning_curve_figure(curve, path=args.out / "abb6_learning_curve.png")
+        made.append("abb6_learning_curve.png")
+    rpmd = root / "results" / "c20_rpmd"
+    if (rpmd / "P1.npz").exists() and (rpmd / "P8.npz").exists():
+        histograms = {}
+        for P in (1, 8):
+            h = np.load(rpmd / f"P{P}.npz", allow_pickle=True)
+            edges = np.linspace(1.0, 4.6, len(h["beads"]) + 1)
+            histograms[f"P = {P}"] = {"r": 0.5 * (edges[1:] + edges[:-1]), "beads": h["beads"] / h["beads"].sum() / np.diff(edges)}
+        distance_figure(histograms, path=args.out / "abb6_c20_distances.png")
+        made.append("abb6_c20_distances.png")
+    else:
+        print(f"skipped Abb. 6 right: {rpmd}/P1.npz and P8.npz are missing")
+    print("wrote", ", ".join(made), "to", args.out)
+
+
+if __name__ == "__main__":
+    main()
