@@ -97,7 +97,7 @@ def main():
 
     model = minischnet.load(args.model)
     model.tabulate_filters()
-    calc = minischnet.Calculator(model)
+    calc = minischnet.Calculator(model, skin=0.5)
     atoms = c20_minimum()
     with tempfile.TemporaryDirectory() as tmp:
         t = time.time()

@@ -131,7 +131,7 @@ def main(argv=None):
     else:
         model = minischnet.load(args.model)
         model.tabulate_filters()
-        calc, potential = minischnet.Calculator(model), str(args.model)
+        calc, potential = minischnet.Calculator(model, skin=0.5), str(args.model)  # Verlet list: rebuilt rarely
     atoms = c20_minimum()
     summary = {"command": "python -m minischnet.c20_rpmd " + " ".join(sys.argv[1:] if argv is None else argv),
                "potential": potential, "machine": platform.platform(), "temperature_K": args.temperature,

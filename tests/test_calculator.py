@@ -62,3 +62,29 @@ def test_md_with_the_calculator_conserves_energy():
     dyn.run(200)
     assert abs(atoms.get_total_energy() - e0) < 1e-4
     assert np.abs(atoms.positions - R0).max() > 0.01  # it moved
+
+
+@pytest.mark.parametrize("model_kind", MODELS)
+def test_verlet_skin_gives_the_same_results(model_kind):
+    """Atoms drifting across the cutoff: a skinned pair list gives what fresh lists give, and is rebuilt."""
+    model = torch_model(model_kind, small_params(model_kind))  # float64, cutoff 4 Å
+    rng = np.random.default_rng(5)
+    atoms = molecule("CH3CH2OH")
+    velocity = rng.normal(0, 0.05, atoms.positions.shape)  # Å per step: pairs cross the cutoff
+    fresh, skinned = minischnet.Calculator(model), minischnet.Calculator(model, skin=0.6)
+    crossings = 0
+    previous = None
+    for step in range(40):
+        frames = [atoms.copy(), atoms.copy()]
+        frames[1].positions *= 1.1  # two structures in one batch
+        (E0, F0), (E1, F1) = fresh.calculate_batch(frames), skinned.calculate_batch(frames)
+        np.testing.assert_allclose(E1, E0, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(np.concatenate(F1), np.concatenate(F0), rtol=1e-10, atol=1e-10)
+        within = np.sum(atoms.get_all_distances() < model.cutoff)
+        crossings += previous is not None and within != previous
+        previous = within
+        atoms.positions += velocity
+    assert crossings > 3  # the test did move pairs across the cutoff
+    assert 1 < skinned.pair_list_builds < fresh.pair_list_builds == 40
+    with pytest.raises(ValueError, match="skin"):
+        minischnet.Calculator(model, skin=-1.0)
