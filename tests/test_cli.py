@@ -29,6 +29,7 @@ def test_train_on_a_file_and_resume(tmp_path):
     assert (tmp_path / "run" / "history.png").stat().st_size > 1000
     model = minischnet.load(tmp_path / "run" / "model.pt")
     assert model.info["test_energy_mae"] == result["test_energy_mae"] and model.dtype == torch.float64
+    assert model.info["elements"] == ["H", "C", "N", "O"]  # of the data set, in order of Z
 
     second = run_cli(*common, "--epochs", "4")
     assert second.returncode == 0, second.stderr[-2000:]

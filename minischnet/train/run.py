@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from ase.data import chemical_symbols
 
 from .checkpoint import load_checkpoint, save
 from .trainer import TrainConfig, Trainer, evaluate
@@ -132,6 +133,7 @@ def run(args, argv=None):
             wall_seconds_total=float(np.sum(history.seconds)), device=str(device),
             machine=f"{platform.machine()}, {os.cpu_count()} cores" + (f", {torch.cuda.get_device_name(device)}" if device.type == "cuda" else ""),
             torch=torch.__version__, command=command, hyperparameters=vars(args),
+            elements=[chemical_symbols[z] for z in np.unique(ds.Z)],
         )
         save(model, run_dir / "model.pt", **{k: v for k, v in result.items() if k != "hyperparameters"}, split=dict(
             train=np.asarray(train).tolist() if args.data != "qm9" else f"qm9_split('train', {len(train)})",
