@@ -60,7 +60,7 @@ def summary(path: Path) -> dict:
     import numpy as np
 
     out = {}
-    for (variant, _), r in read_rows(path).items():
+    for (variant, _), r in read_rows(Path(path)).items():
         if r["finished"] == "True":
             out.setdefault(variant, []).append(float(r["test_mae_eV"]))
     return {v: (float(np.mean(x)), float(np.std(x, ddof=1)) if len(x) > 1 else float("nan"), len(x)) for v, x in out.items()}
