@@ -59,3 +59,27 @@ def test_implementation_choices_reach_the_saved_model(tmp_path):
     assert model.rbf_gamma.item() == pytest.approx(0.5 / 0.4**2, rel=1e-6)
     refused = run_cli(*common, "--run-dir", str(tmp_path / "d"), "--model", "dtnn", "--no-cosine-cutoff")
     assert refused.returncode != 0 and "do not apply to DTNN" in refused.stderr
+
+
+def test_ship_copies_a_runs_model_with_its_description(tmp_path):
+    data = tmp_path / "set.extxyz"
+    teacher_dataset(12).write(data)
+    run = run_cli("--data", str(data), "--run-dir", str(tmp_path / "r"), "--features", "8", "--interactions", "1",
+                  "--rbf", "6", "--cutoff", "4", "--epochs", "1", "--batch-size", "4")
+    assert run.returncode == 0, run.stderr[-2000:]
+    # --max-hours 0 trains nothing and writes model.pt and result.json again from best.pt
+    again = run_cli("--data", str(data), "--run-dir", str(tmp_path / "r"), "--features", "8", "--interactions", "1",
+                    "--rbf", "6", "--cutoff", "4", "--epochs", "5", "--batch-size", "4", "--max-hours", "0")
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert json.loads((tmp_path / "r" / "result.json").read_text())["epochs"] == 1
+    env = dict(os.environ, TQDM_DISABLE="1")
+    done = subprocess.run([sys.executable, "-m", "minischnet", "ship", str(tmp_path / "r"), str(tmp_path / "m" / "x.pt"),
+                           "--note", "a test model"], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    shipped, original = minischnet.load(tmp_path / "m" / "x.pt"), minischnet.load(tmp_path / "r" / "model.pt")
+    for a, b in zip(shipped.state_dict().values(), original.state_dict().values()):
+        assert torch.equal(a, b)
+    description = json.loads((tmp_path / "m" / "x.json").read_text())
+    assert description["note"] == "a test model"
+    assert description["test_energy_mae"] == original.info["test_energy_mae"]
+    assert "indices, in the .pt file" in description["split"]["train"]

@@ -149,3 +149,29 @@ def run(args, argv=None):
         print(json.dumps({k: result[k] for k in ("test_energy_mae", "test_force_mae", "epochs", "finished")}))
     if distributed:
         torch.distributed.destroy_process_group()
+
+
+def ship(run_dir, path, note=None) -> dict:
+    """Copy ``run_dir/model.pt`` (written when a run stops) to ``path``, plus ``path.json`` describing it.
+
+    The JSON holds what ``minischnet.load(path).info`` holds (hyperparameters, training command,
+    split, test errors, epochs, wall time, machine), readable without torch.
+    """
+    from .checkpoint import load
+
+    source = Path(run_dir) / "model.pt"
+    if not source.exists():
+        raise FileNotFoundError(f"{source} is missing: run the training command again (--max-hours 0 writes it from best.pt)")
+    model = load(source)
+    info = {k: v for k, v in model.info.items() if k not in ("kind", "dtype", "hyperparameters")}
+    if note:
+        info["note"] = note
+    path = Path(path)
+    save(model, path, **info)
+    description = dict(load(path).info)
+    split = description.get("split")
+    if isinstance(split, dict) and not all(isinstance(v, str) for v in split.values()):
+        description["split"] = {k: v if isinstance(v, str) else f"{len(v)} indices, in the .pt file: minischnet.load(path).info['split']['{k}']"
+                                for k, v in split.items()}
+    path.with_suffix(".json").write_text(json.dumps(description, indent=1, default=str))
+    return description
