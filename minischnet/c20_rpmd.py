@@ -34,6 +34,19 @@ from .md import RingPolymerMD, pair_distances
 BINS = np.linspace(1.0, 4.6, 721)
 
 
+def densities(counts: dict) -> dict:
+    """Accumulated counts {"beads", "centroids"} over BINS -> probability densities (1/Å) at the bin centres."""
+    widths = np.diff(BINS)
+    return {"r": 0.5 * (BINS[1:] + BINS[:-1]),
+            **{k: counts[k] / max(counts[k].sum(), 1) / widths for k in ("beads", "centroids")}}
+
+
+def load_histograms(out: Path, P: int) -> dict:
+    """The distance densities of a finished or running study, from ``out/P{P}.npz``."""
+    with np.load(Path(out) / f"P{P}.npz", allow_pickle=True) as saved:
+        return densities({k: saved[k] for k in ("beads", "centroids")})
+
+
 def block_error(x, blocks=20):
     b = np.array_split(np.asarray(x), blocks)
     means = np.array([v.mean() for v in b if len(v)])
@@ -89,7 +102,6 @@ def simulate(calc, atoms, P, args, out: Path) -> dict:
         np.savez(path.with_suffix(".tmp.npz"), state=np.array(md.state(), dtype=object), **acc)
         path.with_suffix(".tmp.npz").replace(path)
         print(f"P={P}: {md.step_count}/{args.steps} steps, {acc['wall_seconds'] / 3600:.2f} h", flush=True)
-    widths = np.diff(BINS)
     return {
         "steps": md.step_count, "simulated_ps": md.step_count * args.timestep / 1000, "wall_hours": acc["wall_seconds"] / 3600,
         "kinetic_cv_eV": [float(acc["kinetic_cv"].mean()), block_error(acc["kinetic_cv"])],
@@ -97,9 +109,7 @@ def simulate(calc, atoms, P, args, out: Path) -> dict:
         "radius_of_gyration_A": [float(acc["radius_of_gyration"].mean()), block_error(acc["radius_of_gyration"])],
         "bond_length_mean_A": [float(acc["bond_mean"].mean()), block_error(acc["bond_mean"])],
         "bond_length_spread_A": [float(acc["bond_std"].mean()), block_error(acc["bond_std"])],
-        "histograms": {"r": (0.5 * (BINS[1:] + BINS[:-1])).tolist(),
-                       "beads": (acc["beads"] / max(acc["beads"].sum(), 1) / widths).tolist(),
-                       "centroids": (acc["centroids"] / max(acc["centroids"].sum(), 1) / widths).tolist()},
+        "histograms": densities(acc),
     }
 
 
@@ -147,7 +157,7 @@ def main(argv=None):
     matplotlib.use("Agg")
     from .figures import distance_figure
 
-    distance_figure({k: {kk: np.array(vv) for kk, vv in v["histograms"].items()} for k, v in results.items()},
+    distance_figure({k: v["histograms"] for k, v in results.items()},
                     args.out / "distances.png")
 
 

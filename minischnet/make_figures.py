@@ -31,7 +31,7 @@ def n_formylformamide(qm9):
     n = int(np.flatnonzero(mol.numbers == 7)[0])
     hydrogens = np.flatnonzero(mol.numbers == 1)
     h_on_n = int(hydrogens[np.argmin(mol.get_distances(n, hydrogens))])
-    return mol, mol[[i for i in range(len(mol)) if i != h_on_n]], h_on_n
+    return mol, mol[[i for i in range(len(mol)) if i != h_on_n]]
 
 
 def main(argv=None):
@@ -60,7 +60,7 @@ def main(argv=None):
         o = int(np.flatnonzero(formamide.numbers == 8)[0])
         c = int(np.argsort(formamide.get_distances(o, range(len(formamide))))[1])
         filter_figure(model, formamide, c, o, np.linspace(1.0, 1.6, 241), path=args.out / "abb2_filters.png")
-        mol, radical, _ = n_formylformamide(qm9)
+        mol, radical = n_formylformamide(qm9)
         for atoms, name in ((mol, "abb4_local_potential.png"), (radical, "abb4_local_potential_minus_H.png")):
             points = probe_surface(atoms, distance=args.probe_distance, points_per_atom=1000)
             local_potential_figure(atoms, points, local_potential(model, atoms, points), path=args.out / name)
@@ -85,12 +85,9 @@ def main(argv=None):
         made.append("abb6_learning_curve.png")
     rpmd = root / "results" / "c20_rpmd"
     if (rpmd / "P1.npz").exists() and (rpmd / "P8.npz").exists():
-        histograms = {}
-        for P in (1, 8):
-            h = np.load(rpmd / f"P{P}.npz", allow_pickle=True)
-            edges = np.linspace(1.0, 4.6, len(h["beads"]) + 1)
-            histograms[f"P = {P}"] = {"r": 0.5 * (edges[1:] + edges[:-1]), "beads": h["beads"] / h["beads"].sum() / np.diff(edges)}
-        distance_figure(histograms, path=args.out / "abb6_c20_distances.png")
+        from .c20_rpmd import load_histograms
+
+        distance_figure({f"P = {P}": load_histograms(rpmd, P) for P in (1, 8)}, path=args.out / "abb6_c20_distances.png")
         made.append("abb6_c20_distances.png")
     else:
         print(f"skipped Abb. 6 right: {rpmd}/P1.npz and P8.npz are missing")

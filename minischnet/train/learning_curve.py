@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
-import os
 from pathlib import Path
 
-from .run import add_train_arguments, run
+from .run import result_row, train_in_process, write_csv
 
 FIELDS = ["model", "T", "N", "test_mae_eV", "epochs", "finished", "wall_seconds", "device", "machine", "command"]
 
@@ -34,13 +32,8 @@ def recorded(csv_path: Path) -> dict:
 
 
 def write_rows(csv_path: Path, rows: dict) -> None:
-    tmp = csv_path.with_suffix(".tmp")
-    with open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, FIELDS)
-        writer.writeheader()
-        for key in sorted(rows, key=lambda k: (int(rows[k]["N"]), rows[k]["model"], int(rows[k]["T"]))):
-            writer.writerow(rows[key])
-    os.replace(tmp, csv_path)
+    order = sorted(rows, key=lambda k: (int(rows[k]["N"]), rows[k]["model"], int(rows[k]["T"])))
+    write_csv(csv_path, FIELDS, [rows[k] for k in order])
 
 
 def main(argv=None):
@@ -70,14 +63,9 @@ def main(argv=None):
                     "--batch-size", "32", "--lr", "1e-3", "--lr-patience", "10", "--early-stopping", "30",
                     "--max-hours", str(args.hours_per_run), "--device", args.device,
                 ]
-                run(add_train_arguments(argparse.ArgumentParser()).parse_args(options), ["train", *options])
-                result = json.loads((run_dir / "result.json").read_text())
+                result = train_in_process(options)
                 rows = recorded(csv_path)
-                rows[name] = dict(
-                    model=model, T=T, N=N, test_mae_eV=f"{result['test_energy_mae']:.5f}", epochs=result["epochs"],
-                    finished=result["finished"], wall_seconds=f"{result['wall_seconds_total']:.0f}",
-                    device=result["device"], machine=result["machine"], command=result["command"],
-                )
+                rows[name] = dict(model=model, T=T, N=N, device=result["device"], **result_row(result))
                 write_rows(csv_path, rows)
     import matplotlib
 

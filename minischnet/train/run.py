@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import os
@@ -175,3 +176,29 @@ def ship(run_dir, path, note=None) -> dict:
                                 for k, v in split.items()}
     path.with_suffix(".json").write_text(json.dumps(description, indent=1, default=str))
     return description
+
+
+# -- for the experiment runners (learning_curve.py, variants.py) -------------------------------
+
+def train_in_process(options: list[str]) -> dict:
+    """``python -m minischnet train <options>`` in this process; returns the run's result.json."""
+    run(add_train_arguments(argparse.ArgumentParser()).parse_args(options), ["train", *options])
+    return json.loads((Path(options[options.index("--run-dir") + 1]) / "result.json").read_text())
+
+
+def result_row(result: dict) -> dict:
+    """The CSV columns every experiment records about one run."""
+    return dict(test_mae_eV=f"{result['test_energy_mae']:.5f}", epochs=result["epochs"], finished=result["finished"],
+                wall_seconds=f"{result['wall_seconds_total']:.0f}", machine=result["machine"], command=result["command"])
+
+
+def write_csv(path: Path, fields: list[str], rows) -> None:
+    """Rows (dicts, in order) to ``path`` atomically: a crash leaves the previous file."""
+    import csv
+
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fields)
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(tmp, path)

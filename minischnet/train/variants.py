@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
-import os
 from pathlib import Path
 
-from .run import add_train_arguments, run
+from .run import result_row, train_in_process, write_csv
 
 #: name -> command-line switches (the thesis's choices first)
 VARIANTS = {
@@ -45,14 +43,9 @@ def read_rows(path: Path) -> dict:
 
 
 def write_rows(path: Path, rows: dict) -> None:
-    tmp = path.with_suffix(".tmp")
     order = list(VARIANTS)
-    with open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, FIELDS)
-        writer.writeheader()
-        for key in sorted(rows, key=lambda k: (order.index(k[0]) if k[0] in order else len(order), int(k[1]))):
-            writer.writerow(rows[key])
-    os.replace(tmp, path)
+    keys = sorted(rows, key=lambda k: (order.index(k[0]) if k[0] in order else len(order), int(k[1])))
+    write_csv(path, FIELDS, [rows[k] for k in keys])
 
 
 def summary(path: Path) -> dict:
@@ -90,14 +83,9 @@ def main(argv=None):
                 "--batch-size", "32", "--lr", "1e-3", "--lr-patience", "10", "--early-stopping", str(args.epochs),
                 "--epochs", str(args.epochs), "--seed", str(seed), "--device", args.device, *VARIANTS[name],
             ]
-            run(add_train_arguments(argparse.ArgumentParser()).parse_args(options), ["train", *options])
-            result = json.loads((run_dir / "result.json").read_text())
+            result = train_in_process(options)
             rows = read_rows(csv_path)
-            rows[(name, str(seed))] = dict(
-                variant=name, seed=seed, test_mae_eV=f"{result['test_energy_mae']:.5f}", epochs=result["epochs"],
-                finished=result["finished"], wall_seconds=f"{result['wall_seconds_total']:.0f}",
-                machine=result["machine"], command=result["command"],
-            )
+            rows[(name, str(seed))] = dict(variant=name, seed=seed, **result_row(result))
             write_rows(csv_path, rows)
     for variant, (mean, std, n) in summary(csv_path).items():
         print(f"{variant:>30}: {mean:.4f} ± {std:.4f} eV ({n} seeds)")
