@@ -157,11 +157,12 @@ def learning_curve_figure(csv_path, path=None, chemical_accuracy=0.043):
     with open(csv_path, newline="") as f:
         rows = list(csv.DictReader(f))
     fig, ax = plt.subplots(figsize=(5, 4))
-    for model, marker in (("dtnn", "s"), ("schnet", "o")):
+    # colour = T, marker and line style = model, so that no two lines look alike
+    for model, marker, style in (("dtnn", "s", "--"), ("schnet", "o", "-")):
         for T in sorted({int(r["T"]) for r in rows if r["model"] == model}):
             pts = sorted((int(r["N"]), float(r["test_mae_eV"]), r["finished"] == "True") for r in rows
                          if r["model"] == model and int(r["T"]) == T)
-            (line,) = ax.loglog([p[0] for p in pts], [p[1] for p in pts], marker=marker,
+            (line,) = ax.loglog([p[0] for p in pts], [p[1] for p in pts], marker=marker, ls=style, color=f"C{T - 1}",
                                 label=f"{'SchNet' if model == 'schnet' else 'DTNN'} T={T}")
             unfinished = [p for p in pts if not p[2]]
             if unfinished:  # stopped by its time budget: hollow
