@@ -21,7 +21,7 @@ from importlib import resources
 import numpy as np
 from ase.data import atomic_numbers, chemical_symbols
 
-from .interpret import bond_scan, discretized
+from .interpret import bond_scan, discretized, group
 
 
 def _finish(fig, path):
@@ -113,28 +113,6 @@ def local_potential_view(atoms, points, potential, js=None, width=500, height=40
 
 
 # Main group (IUPAC 1-18) of every element up to Bi: colours for Abb. 5.
-def group(z: int) -> int:
-    """Periodic-table group (1-18) of element z; lanthanides count as group 3."""
-    if z in (1, 3, 11, 19, 37, 55):
-        return 1
-    if z == 2:
-        return 18
-    periods = [(3, 10), (11, 18), (19, 36), (37, 54), (55, 86)]
-    for start, end in periods:
-        if start <= z <= end:
-            offset = z - start
-            if end - start == 7:  # periods 2 and 3: groups 1, 2, 13-18
-                return offset + 1 if offset < 2 else offset + 11
-            if start == 55:  # period 6: Cs, Ba, La-Lu (group 3), Hf...
-                if offset <= 2:
-                    return offset + 1
-                if z <= 71:
-                    return 3
-                return z - 71 + 3
-            return offset + 1
-    raise ValueError(f"no group for element {z}")
-
-
 def embedding_figure(coords, elements, explained=None, path=None):
     """Abb. 5: element embeddings in their first two principal components, colored by group."""
     plt = _plt()

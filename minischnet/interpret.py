@@ -5,6 +5,8 @@ bond_scan          energies along a stretched bond (smooth for continuous filter
 local_potential    Abb. 4: the energy a probe atom would contribute at points around a molecule
 probe_surface      where to put the probes: a closed shell at a fixed distance outside the atoms
 embedding_pca      Abb. 5: the leading principal components of the element embeddings
+ordering           Abb. 5: does a series of elements (H, Li, Na, ...) appear in order along a line?
+group_clustering   Abb. 5: are elements of one group closer to each other than to the rest?
 """
 
 from __future__ import annotations
@@ -107,3 +109,59 @@ def embedding_pca(model, elements) -> tuple[np.ndarray, np.ndarray]:
     A = A - A.mean(axis=0)
     U, S, Vt = np.linalg.svd(A, full_matrices=False)
     return U[:, :2] * S[:2], (S**2 / np.sum(S**2))[:2]
+
+
+def group(z: int) -> int:
+    """Periodic-table group (1-18) of element z; lanthanides count as group 3."""
+    if z in (1, 3, 11, 19, 37, 55):
+        return 1
+    if z == 2:
+        return 18
+    periods = [(3, 10), (11, 18), (19, 36), (37, 54), (55, 86)]
+    for start, end in periods:
+        if start <= z <= end:
+            offset = z - start
+            if end - start == 7:  # periods 2 and 3: groups 1, 2, 13-18
+                return offset + 1 if offset < 2 else offset + 11
+            if start == 55:  # period 6: Cs, Ba, La-Lu (group 3), Hf...
+                if offset <= 2:
+                    return offset + 1
+                if z <= 71:
+                    return 3
+                return z - 71 + 3
+            return offset + 1
+    raise ValueError(f"no group for element {z}")
+
+
+def ordering(coords, elements, series) -> float:
+    """How well the elements of ``series`` (e.g. H Li Na K Rb Cs) line up in order in ``coords``.
+
+    The members present are projected onto the line from the first to the last of them; the result
+    is the rank correlation (Spearman) between their order in the series and along that line:
+    1 for perfect order, about 0 for none, -1 reversed. NaN with fewer than three members present.
+    """
+    where = {e: k for k, e in enumerate(elements)}
+    members = [e for e in series if e in where]
+    if len(members) < 3:
+        return float("nan")
+    x = np.asarray(coords, dtype=float)[[where[e] for e in members]]
+    axis = x[-1] - x[0]
+    projection = (x - x[0]) @ axis
+    ranks = np.argsort(np.argsort(projection))
+    return float(np.corrcoef(ranks, np.arange(len(members)))[0, 1])
+
+
+def group_clustering(coords, elements) -> float:
+    """Mean distance between two elements of the same group over the mean distance between any two.
+
+    Below 1: elements of a group sit closer together than elements in general (the thesis summary's
+    "clusters by main group"); about 1: no such structure. Groups with one member present are skipped.
+    """
+    x = np.asarray(coords, dtype=float)
+    g = np.array([group(atomic_numbers[e] if isinstance(e, str) else int(e)) for e in elements])
+    d = np.linalg.norm(x[:, None] - x[None], axis=-1)
+    pairs = ~np.eye(len(x), dtype=bool)
+    same = (g[:, None] == g[None]) & pairs
+    if not same.any():
+        return float("nan")
+    return float(d[same].mean() / d[pairs].mean())

@@ -91,3 +91,26 @@ def test_embedding_pca_recovers_planted_structure():
     d_pca = np.linalg.norm(coords[:, None] - coords[None], axis=-1)
     d_true = np.linalg.norm(plane[:, None] - plane[None], axis=-1)
     np.testing.assert_allclose(d_pca, d_true, atol=1e-5)
+
+
+def test_ordering_and_group_clustering_on_planted_coordinates():
+    """Known answers: alkali metals on a line in order (1), shuffled (below 1), reversed (-1); groups
+    planted as tight clusters give a ratio far below 1, a random layout about 1."""
+    from minischnet.interpret import group_clustering, ordering
+
+    alkali = ["H", "Li", "Na", "K", "Rb", "Cs"]
+    line = np.c_[np.arange(6.0), 0.1 * np.sin(np.arange(6.0))]
+    assert ordering(line, alkali, alkali) == pytest.approx(1.0)
+    assert ordering(line[::-1], alkali, alkali) == pytest.approx(1.0)  # the line runs from first to last member
+    swapped = line[[0, 2, 1, 3, 4, 5]]  # Li and Na exchanged
+    assert ordering(swapped, alkali, alkali) == pytest.approx(1 - 6 * 2 / (6 * 35))  # Spearman, one swap
+    assert np.isnan(ordering(line, alkali, ["Be", "Mg", "H"]))  # only one member present
+    elements = ["Li", "Na", "K", "F", "Cl", "Br", "O", "S", "Se"]  # groups 1, 17, 16
+    centres = {1: (0, 0), 17: (10, 0), 16: (0, 10)}
+    rng = np.random.default_rng(0)
+    from minischnet.interpret import group
+    clustered = np.array([centres[group(z)] for z in [3, 11, 19, 9, 17, 35, 8, 16, 34]]) + 0.1 * rng.normal(size=(9, 2))
+    assert group_clustering(clustered, elements) < 0.05
+    random_layout = rng.normal(size=(2000, 2))
+    many = (elements * 223)[:2000]
+    assert group_clustering(random_layout, many) == pytest.approx(1.0, abs=0.03)
