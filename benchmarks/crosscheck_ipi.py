@@ -6,13 +6,15 @@ of each bead; minischnet.md.RingPolymerMD runs the same ring polymer in-process.
 potential energy and the radius of gyration must agree within their statistical errors
 (block averages).
 
-    python benchmarks/crosscheck_ipi.py [--model data/models/c20_schnet.pt] [--steps 4000]
+    python benchmarks/crosscheck_ipi.py [--model data/models/c20_schnet.pt] [--steps 4000] [--out results.json]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import platform
 import subprocess
 import sys
 import tempfile
@@ -93,6 +95,7 @@ def main():
     parser.add_argument("--timestep", type=float, default=0.5)
     parser.add_argument("--tau", type=float, default=100.0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, help="also write the numbers, the command and the machine to this JSON file")
     args = parser.parse_args()
 
     model = minischnet.load(args.model)
@@ -110,10 +113,23 @@ def main():
     print(f"P = {args.nbeads}, {args.temperature} K, {args.steps} steps of {args.timestep} fs "
           f"(first {skip} discarded); i-PI {t_ipi:.0f} s, minischnet {t_ours:.0f} s")
     print(f"{'observable':<26}{'i-PI':>22}{'minischnet':>22}{'difference / error':>22}")
+    rows = {}
     for key, unit in (("kinetic_cv", "eV"), ("potential", "eV"), ("radius_of_gyration", "Å")):
         a, da = block_mean(ipi[key][skip:])
         b, db = block_mean(ours[key][skip:])
-        print(f"{key + ' (' + unit + ')':<26}{a:>14.5f} ± {da:<6.5f}{b:>14.5f} ± {db:<6.5f}{abs(a - b) / np.hypot(da, db):>18.1f} σ")
+        sigmas = abs(a - b) / np.hypot(da, db)
+        rows[key] = dict(unit=unit, ipi=a, ipi_error=da, minischnet=b, minischnet_error=db, difference_in_sigma=sigmas)
+        print(f"{key + ' (' + unit + ')':<26}{a:>14.5f} ± {da:<6.5f}{b:>14.5f} ± {db:<6.5f}{sigmas:>18.1f} σ")
+    if args.out:
+        from importlib.metadata import version
+
+        args.out.write_text(json.dumps(dict(
+            observables=rows, nbeads=args.nbeads, temperature_K=args.temperature, timestep_fs=args.timestep,
+            tau_fs=args.tau, steps=args.steps, discarded=skip, seed=args.seed, model=str(args.model),
+            seconds_ipi=t_ipi, seconds_minischnet=t_ours, ipi_version=version("ipi"),
+            command="python benchmarks/crosscheck_ipi.py " + " ".join(sys.argv[1:]),
+            machine=f"{platform.machine()}, {os.cpu_count()} cores", threads=int(os.environ.get("OMP_NUM_THREADS", 0)) or None,
+        ), indent=1, default=float))
 
 
 if __name__ == "__main__":

@@ -137,12 +137,14 @@ def main(argv=None):
     parser.add_argument("--out", type=Path, default=Path("data/materials"))
     parser.add_argument("--variants", type=int, default=5)
     parser.add_argument("--assemble", action="store_true")
+    parser.add_argument("--reverse", action="store_true",
+                        help="work from the last chunk backwards: a second process beside a forward one halves the time")
     args = parser.parse_args(argv)
     (args.out / "chunks").mkdir(parents=True, exist_ok=True)
     structures = all_structures(args.variants)
     n_chunks = -(-len(structures) // CHUNK)
     if not args.assemble:
-        for c in range(n_chunks):
+        for c in reversed(range(n_chunks)) if args.reverse else range(n_chunks):
             path = args.out / "chunks" / f"chunk_{c:03d}.json"
             if path.exists():
                 continue
