@@ -126,6 +126,7 @@ def main():
         args.out.write_text(json.dumps(dict(
             observables=rows, nbeads=args.nbeads, temperature_K=args.temperature, timestep_fs=args.timestep,
             tau_fs=args.tau, steps=args.steps, discarded=skip, seed=args.seed, model=str(args.model),
+            model_info={k: model.info.get(k) for k in ("epochs", "test_energy_mae", "test_force_mae")},
             seconds_ipi=t_ipi, seconds_minischnet=t_ours, ipi_version=version("ipi"),
             command="python benchmarks/crosscheck_ipi.py " + " ".join(sys.argv[1:]),
             machine=f"{platform.machine()}, {os.cpu_count()} cores", threads=int(os.environ.get("OMP_NUM_THREADS", 0)) or None,
