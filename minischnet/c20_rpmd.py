@@ -21,6 +21,7 @@ of ``--gfn2``: same start, same seeds, same length.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import platform
 import sys
@@ -73,7 +74,9 @@ def bond_statistics(q, i, j):
     return d.mean(axis=1), d.std(axis=1)
 
 
-def simulate(calc, atoms, P, args, out: Path) -> dict:
+def simulate(calc, atoms, P, args, out: Path, potential_id: str = "") -> dict:
+    """Run (or resume) the P-bead trajectory in ``out``; ``potential_id`` names the potential, and a
+    saved state made with another one is refused rather than continued with different forces."""
     path = out / f"P{P}.npz"
     md = RingPolymerMD(atoms, calc, P, args.temperature, args.timestep, tau_fs=args.tau, seed=args.seed + P)
     i, j = bonds(atoms)
@@ -81,6 +84,9 @@ def simulate(calc, atoms, P, args, out: Path) -> dict:
            **{k: np.zeros(0) for k in SERIES}}
     if path.exists():
         saved = np.load(path, allow_pickle=True)
+        if "potential_id" in saved and str(saved["potential_id"]) != potential_id:
+            raise ValueError(f"{path} was made with another potential ({saved['potential_id']}), not {potential_id}: "
+                             "continuing it would mix two force fields; use a new --out or delete the file")
         md.load_state(saved["state"].item())
         acc = {k: saved[k] if k in saved else v for k, v in acc.items()}
         acc["wall_seconds"] = float(acc["wall_seconds"])
@@ -99,7 +105,7 @@ def simulate(calc, atoms, P, args, out: Path) -> dict:
             for k in SERIES:
                 acc[k] = np.concatenate([acc[k], run[k][keep]])
         acc["wall_seconds"] += time.time() - t0
-        np.savez(path.with_suffix(".tmp.npz"), state=np.array(md.state(), dtype=object), **acc)
+        np.savez(path.with_suffix(".tmp.npz"), state=np.array(md.state(), dtype=object), potential_id=potential_id, **acc)
         path.with_suffix(".tmp.npz").replace(path)
         print(f"P={P}: {md.step_count}/{args.steps} steps, {acc['wall_seconds'] / 3600:.2f} h", flush=True)
     return {
@@ -138,17 +144,20 @@ def main(argv=None):
         from tblite.ase import TBLite
 
         calc, potential = TBLite(method="GFN2-xTB", verbosity=0), "GFN2-xTB (tblite)"
+        potential_id, model_info = potential, None
     else:
         model = minischnet.load(args.model)
         model.tabulate_filters()
         calc, potential = minischnet.Calculator(model, skin=0.5), str(args.model)  # Verlet list: rebuilt rarely
+        potential_id = f"{args.model.name} sha256:{hashlib.sha256(args.model.read_bytes()).hexdigest()[:16]}"
+        model_info = {k: model.info.get(k) for k in ("epochs", "test_energy_mae", "test_force_mae")}
     atoms = c20_minimum()
     summary = {"command": "python -m minischnet.c20_rpmd " + " ".join(sys.argv[1:] if argv is None else argv),
-               "potential": potential, "machine": platform.platform(), "temperature_K": args.temperature,
+               "potential": potential, "potential_id": potential_id, "model_info": model_info, "machine": platform.platform(), "temperature_K": args.temperature,
                "timestep_fs": args.timestep}
     results = {}
     for P in args.beads:
-        results[f"P = {P}"] = simulate(calc, atoms, P, args, args.out)
+        results[f"P = {P}"] = simulate(calc, atoms, P, args, args.out, potential_id)
         summary[f"P{P}"] = {k: v for k, v in results[f"P = {P}"].items() if k != "histograms"}
     (args.out / "summary.json").write_text(json.dumps(summary, indent=1))
 

@@ -31,6 +31,12 @@ def test_study_runs_and_resumes(tmp_path):
     # mean over the bead histogram restricted to bonds
     assert len(saved["bond_mean"]) == len(saved["kinetic_cv"]) == (60 - 10) // 2
     assert 1.3 < summary["P8"]["bond_length_mean_A"][0] < 1.6
+    assert summary["potential_id"].startswith("m.pt sha256:") and summary["model_info"]["epochs"] is None
+    # a trajectory is never continued with another model: that would mix two force fields
+    torch.manual_seed(1)
+    minischnet.save(minischnet.SchNet(16, 1, 10, 5.0).eval(), tmp_path / "m.pt")
+    with pytest.raises(ValueError, match="another potential"):
+        main(common + ["--steps", "80"])
 
 
 def test_c20_has_thirty_bonds():
