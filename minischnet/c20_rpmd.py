@@ -74,6 +74,15 @@ def bond_statistics(q, i, j):
     return d.mean(axis=1), d.std(axis=1)
 
 
+def weights_hash(model) -> str:
+    """A fingerprint of a model's weights (not of its file, whose description may be rewritten)."""
+    digest = hashlib.sha256()
+    for name, tensor in model.state_dict().items():
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
 def simulate(calc, atoms, P, args, out: Path, potential_id: str = "") -> dict:
     """Run (or resume) the P-bead trajectory in ``out``; ``potential_id`` names the potential, and a
     saved state made with another one is refused rather than continued with different forces."""
@@ -149,7 +158,7 @@ def main(argv=None):
         model = minischnet.load(args.model)
         model.tabulate_filters()
         calc, potential = minischnet.Calculator(model, skin=0.5), str(args.model)  # Verlet list: rebuilt rarely
-        potential_id = f"{args.model.name} sha256:{hashlib.sha256(args.model.read_bytes()).hexdigest()[:16]}"
+        potential_id = f"{args.model.name} weights sha256:{weights_hash(model)}"
         model_info = {k: model.info.get(k) for k in ("epochs", "test_energy_mae", "test_force_mae")}
     atoms = c20_minimum()
     summary = {"command": "python -m minischnet.c20_rpmd " + " ".join(sys.argv[1:] if argv is None else argv),

@@ -31,7 +31,10 @@ def test_study_runs_and_resumes(tmp_path):
     # mean over the bead histogram restricted to bonds
     assert len(saved["bond_mean"]) == len(saved["kinetic_cv"]) == (60 - 10) // 2
     assert 1.3 < summary["P8"]["bond_length_mean_A"][0] < 1.6
-    assert summary["potential_id"].startswith("m.pt sha256:") and summary["model_info"]["epochs"] is None
+    assert summary["potential_id"].startswith("m.pt weights sha256:") and summary["model_info"]["epochs"] is None
+    # a new description of the same weights is the same potential: the run continues
+    minischnet.save(model, tmp_path / "m.pt", note="described again")
+    main(common + ["--steps", "60"])
     # a trajectory is never continued with another model: that would mix two force fields
     torch.manual_seed(1)
     minischnet.save(minischnet.SchNet(16, 1, 10, 5.0).eval(), tmp_path / "m.pt")

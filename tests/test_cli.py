@@ -71,7 +71,10 @@ def test_ship_copies_a_runs_model_with_its_description(tmp_path):
     again = run_cli("--data", str(data), "--run-dir", str(tmp_path / "r"), "--features", "8", "--interactions", "1",
                     "--rbf", "6", "--cutoff", "4", "--epochs", "5", "--batch-size", "4", "--max-hours", "0")
     assert again.returncode == 0, again.stderr[-2000:]
-    assert json.loads((tmp_path / "r" / "result.json").read_text())["epochs"] == 1
+    rewritten = json.loads((tmp_path / "r" / "result.json").read_text())
+    assert rewritten["epochs"] == 1
+    # the command that trained the model stays the recorded one; the rewriting call is noted beside it
+    assert "--max-hours" not in rewritten["command"] and "--max-hours 0" in rewritten["rewritten_by"]
     env = dict(os.environ, TQDM_DISABLE="1")
     done = subprocess.run([sys.executable, "-m", "minischnet", "ship", str(tmp_path / "r"), str(tmp_path / "m" / "x.pt"),
                            "--note", "a test model"], env=env, capture_output=True, text=True, timeout=120)

@@ -121,6 +121,7 @@ def run(args, argv=None):
     command = "python -m minischnet " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
     start = time.time()
     trainer = Trainer(model, ds, train, val, config, run_dir, distributed=distributed)
+    first_epoch = trainer.epoch
     history = trainer.fit()
     if rank == 0:
         (run_dir / "history.json").write_text(json.dumps(history.__dict__, indent=1))
@@ -136,6 +137,10 @@ def run(args, argv=None):
             torch=torch.__version__, command=command, hyperparameters=vars(args),
             elements=[chemical_symbols[z] for z in np.unique(ds.Z)],
         )
+        if trainer.epoch == first_epoch and (run_dir / "result.json").exists():
+            # this call trained nothing (e.g. --max-hours 0): the model was trained by the earlier command
+            result["rewritten_by"] = command
+            result["command"] = json.loads((run_dir / "result.json").read_text())["command"]
         save(model, run_dir / "model.pt", **{k: v for k, v in result.items() if k != "hyperparameters"}, split=dict(
             train=np.asarray(train).tolist() if args.data != "qm9" else f"qm9_split('train', {len(train)})",
             test="qm9_split('test')" if args.data == "qm9" else np.asarray(test).tolist()))
