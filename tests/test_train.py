@@ -138,3 +138,36 @@ def test_validation_loss_is_loss_6():
     with torch.no_grad():
         E = model(ds.batch(np.arange(7), model.cutoff)).numpy()
     assert out["energy_mae_per_atom"] == pytest.approx(np.mean(np.abs(E - ds.energy) / np.diff(ds.start)), rel=1e-10)
+
+
+def test_moving_average_of_the_weights(tmp_path):
+    """One step: ema = d w0 + (1 - d) w1. Validation and best.pt use the average; resume is exact."""
+    ds = teacher_dataset(12)
+    decay = 0.9
+    model = student()
+    trainer = Trainer(model, ds, np.arange(9), np.arange(9, 12),
+                      TrainConfig(rho=0.5, lr=1e-2, batch_size=9, max_epochs=1, ema_decay=decay))
+    w0 = [p.detach().clone() for p in model.parameters()]
+    trainer.train_epoch()  # one batch: one step
+    for e, a, b in zip(trainer.ema, w0, model.parameters()):
+        torch.testing.assert_close(e, decay * a + (1 - decay) * b.detach(), rtol=1e-12, atol=1e-14)
+    assert any(not torch.equal(a, b) for a, b in zip(w0, model.parameters()))  # the step moved the weights
+
+    config = TrainConfig(rho=0.5, lr=1e-2, batch_size=5, max_epochs=3, ema_decay=decay)
+    fitted = student()
+    history = Trainer(fitted, ds, np.arange(9), np.arange(9, 12), config, tmp_path / "a").fit()
+    best = minischnet.load(tmp_path / "a" / "best.pt")
+    k = int(np.argmin(history.val_loss))
+    assert evaluate(best, ds, np.arange(9, 12), rho=0.5)["loss"] == pytest.approx(history.val_loss[k], rel=1e-10)
+    # the model itself keeps its own (not averaged) weights for the next step
+    assert any(not torch.equal(a, b) for a, b in zip(best.parameters(), fitted.parameters()))
+    interrupted = student()
+    Trainer(interrupted, ds, np.arange(9), np.arange(9, 12), TrainConfig(**{**config.__dict__, "max_epochs": 1}),
+            tmp_path / "b").fit()
+    resumed = Trainer(student(seed=5), ds, np.arange(9), np.arange(9, 12), config, tmp_path / "b")
+    resumed.fit()
+    for a, b in zip(fitted.parameters(), resumed.model.parameters()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    straight = Trainer(fitted, ds, np.arange(9), np.arange(9, 12), config, tmp_path / "a")  # its saved average
+    for a, b in zip(straight.ema, resumed.ema):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)

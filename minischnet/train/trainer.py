@@ -7,12 +7,18 @@ Every epoch ends with a checkpoint (model, optimizer, scheduler, history) writte
 the order of the training structures in epoch e depends only on (seed, e), so a run resumed
 from its checkpoint continues exactly as if it had never stopped. ``best.pt`` holds the model
 with the lowest validation MAE so far.
+
+With ``ema_decay`` > 0 the trainer also keeps an exponential moving average of the weights,
+ema <- decay * ema + (1 - decay) * w after every step; validation, ``best.pt`` and hence the
+shipped model use the averaged weights, which smooths out the step-to-step noise of Adam (the
+energy offset of a force-trained model wanders by tens of meV between epochs otherwise).
 """
 
 from __future__ import annotations
 
 import math
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -39,6 +45,7 @@ class TrainConfig:
     seed: int = 0
     max_seconds: float = math.inf  # wall-clock budget for this call of fit(); resume continues
     fit_atomref: bool = True
+    ema_decay: float = 0.0  # 0: no moving average of the weights; e.g. 0.999 averages about 1000 steps
 
     @property
     def energy_only(self) -> bool:
@@ -84,21 +91,29 @@ class Trainer:
         self.best_mae = math.inf
         self.epochs_since_best = 0
         self.epoch = 0
+        self.ema = None
+        saved_ema = None
         if self.run_dir is not None and (self.run_dir / "checkpoint.pt").exists():
-            self._resume()
+            saved_ema = self._resume()
         else:
             scale = fit_output_scale(self.train_set, np.arange(len(self.train_set)), self.model.max_z, self.config.fit_atomref)
             apply_output_scale(self.model, *scale)
         if distributed:  # every process starts from rank 0's weights
             for tensor in self.model.state_dict().values():
                 torch.distributed.broadcast(tensor, src=0)
+        if self.config.ema_decay > 0:
+            # the average starts at the current weights (also when a run without one is resumed with one)
+            self.ema = [p.detach().clone() for p in self.model.parameters()]
+            if saved_ema is not None:
+                for e, saved in zip(self.ema, saved_ema):
+                    e.copy_(saved)
 
     # -- state ----------------------------------------------------------------------------------
     def state(self) -> dict:
         return dict(
             model=self.model.state_dict(), optimizer=self.optimizer.state_dict(), scheduler=self.scheduler.state_dict(),
             epoch=self.epoch, best_mae=self.best_mae, epochs_since_best=self.epochs_since_best,
-            history=asdict(self.history), config=asdict(self.config),
+            history=asdict(self.history), config=asdict(self.config), ema=self.ema,
         )
 
     def _resume(self):
@@ -109,6 +124,7 @@ class Trainer:
         history = state["history"]
         history.setdefault("val_loss", [math.nan] * len(history["epoch"]))  # checkpoints from before val_loss
         self.history = History(**history)
+        return state.get("ema")
 
     def _save(self, name):
         if self.run_dir is not None and self.rank == 0:
@@ -151,9 +167,30 @@ class Trainer:
                 torch.distributed.all_reduce(loss)
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), c.clip_grad_norm)
             self.optimizer.step()
+            if self.ema is not None:  # ema <- ema + (1 - decay) (w - ema)
+                with torch.no_grad():
+                    torch._foreach_lerp_(self.ema, [p.detach() for p in self.model.parameters()], 1.0 - c.ema_decay)
             total += loss.item() * len(indices) / self.world
             bar.set_postfix(loss=f"{loss.item():.4g}")
         return total / len(order)
+
+    @contextmanager
+    def averaged_weights(self):
+        """Inside: the model holds the moving-average weights (if any); afterwards its own again."""
+        if self.ema is None:
+            yield self.model
+            return
+        params = list(self.model.parameters())
+        own = [p.detach().clone() for p in params]
+        with torch.no_grad():
+            for p, e in zip(params, self.ema):
+                p.copy_(e)
+        try:
+            yield self.model
+        finally:
+            with torch.no_grad():
+                for p, w in zip(params, own):
+                    p.copy_(w)
 
     def loss(self, batch):
         if self.config.energy_only:
@@ -166,7 +203,8 @@ class Trainer:
         while not self.finished and time.time() - start < self.config.max_seconds:
             t0 = time.time()
             train_loss = self.train_epoch()
-            mae = evaluate(self.model, self.val_set, forces=not self.config.energy_only, rho=self.config.rho)
+            with self.averaged_weights():
+                mae = evaluate(self.model, self.val_set, forces=not self.config.energy_only, rho=self.config.rho)
             score = mae["energy_mae"] if self.config.energy_only else mae["loss"]
             self.epoch += 1
             self.scheduler.step(score)
@@ -179,7 +217,8 @@ class Trainer:
             h.val_loss.append(mae.get("loss", math.nan)); h.lr.append(self.optimizer.param_groups[0]["lr"])
             h.seconds.append(time.time() - t0)
             if improved:
-                self._save("best.pt")
+                with self.averaged_weights():  # the model worth keeping is the one that was validated
+                    self._save("best.pt")
             self._save("checkpoint.pt")
             bar.update(1)
             shown = dict(loss=f"{train_loss:.4g}", val_E=f"{mae['energy_mae']:.4g} eV")
