@@ -177,33 +177,38 @@ def assemble(args, structures, n_chunks):
         if is_ref and row["energy"] is not None:
             e = row["energy"] / len(atoms)
             mu[atoms[0].symbol] = min(mu.get(atoms[0].symbol, np.inf), e)
+    if len(rows) != len(structures) or any(r["name"] != name for (name, _, _), r in zip(structures, rows)):
+        raise ValueError("the chunks do not match the structures of this version of make_materials: make them again")
+    # Names repeat (a random pair can be drawn twice, with another lattice constant): a structure is
+    # identified by its index, its position in all_structures(variants, seed).
     keep, failed, no_reference = [], [], []
-    for (name, atoms, _), row in zip(structures, rows):
+    for index, ((name, atoms, _), row) in enumerate(zip(structures, rows)):
         if row["energy"] is None:
-            failed.append(name)
+            failed.append(index)
         elif any(s not in mu for s in atoms.get_chemical_symbols()):
-            no_reference.append(name)
+            no_reference.append(index)
         else:
-            keep.append((name, atoms, row["energy"]))
-    Z = np.concatenate([a.numbers for _, a, _ in keep])
-    R = np.concatenate([a.positions for _, a, _ in keep])
-    counts = np.array([len(a) for _, a, _ in keep])
-    energy = np.array([e for _, _, e in keep])
-    reference = np.array([sum(mu[s] for s in a.get_chemical_symbols()) for _, a, _ in keep])
+            keep.append((name, atoms, row["energy"], index))
+    Z = np.concatenate([a.numbers for _, a, _, _ in keep])
+    R = np.concatenate([a.positions for _, a, _, _ in keep])
+    counts = np.array([len(a) for _, a, _, _ in keep])
+    energy = np.array([e for _, _, e, _ in keep])
+    reference = np.array([sum(mu[s] for s in a.get_chemical_symbols()) for _, a, _, _ in keep])
     np.savez_compressed(
         args.out / "materials.npz", Z=Z, R=R, start=np.concatenate([[0], np.cumsum(counts)]),
-        cell=np.array([a.cell.array for _, a, _ in keep]), energy=energy,
+        cell=np.array([a.cell.array for _, a, _, _ in keep]), energy=energy,
         formation_energy=energy - reference, formation_energy_per_atom=(energy - reference) / counts,
-        name=np.array([n for n, _, _ in keep]),
+        name=np.array([n for n, _, _, _ in keep]), index=np.array([k for _, _, _, k in keep]),
     )
     meta = dict(
         method="GFN1-xTB", program="tblite", program_version=version("tblite"),
         labelling="energy of the 2x2x2 supercell / 8; SCF retried with max_iterations=500, electronic_temperature=3000 K",
         units=dict(positions="Å", energy="eV per primitive cell", formation_energy="eV per primitive cell"),
-        n_structures=len(keep), n_failed_scf=len(failed), failed_scf=failed, n_without_reference=len(no_reference),
-        without_reference=no_reference, elements=sorted(mu, key=lambda s: atomic_numbers[s]),
+        n_structures=len(keep), n_failed_scf=len(failed), failed_scf=[structures[k][0] for k in failed],
+        failed_scf_index=failed, n_without_reference=len(no_reference),
+        without_reference=[structures[k][0] for k in no_reference], without_reference_index=no_reference, elements=sorted(mu, key=lambda s: atomic_numbers[s]),
         elemental_references_eV_per_atom=mu, variants=args.variants, seed=0,
-        command="python -m minischnet.data.make_materials " + " ".join(a for a in sys.argv[1:] if a != "--assemble"),
+        command="python -m minischnet.data.make_materials " + " ".join(a for a in sys.argv[1:] if a not in ("--assemble", "--reverse")),
         machine=platform.platform(),
         retried=sum(1 for r in rows if r["settings"]),
     )

@@ -29,6 +29,7 @@ def materials() -> AtomsDataset:
     return AtomsDataset(
         arrays["Z"], arrays["R"], arrays["start"], energy=arrays["formation_energy"], cell=arrays["cell"],
         pbc=np.ones((n, 3), dtype=bool), name="crystals GFN1-xTB",
-        info={"name": arrays["name"], "formation_energy_per_atom": arrays["formation_energy_per_atom"],
+        info={"name": arrays["name"], "index": arrays["index"],  # index: position in make_materials.all_structures
+              "formation_energy_per_atom": arrays["formation_energy_per_atom"],
               "total_energy": arrays["energy"]},
     )

@@ -1,0 +1,44 @@
+"""The crystal data set (Abb. 5): its size and coverage, its numbers recomputed with tblite."""
+
+import json
+
+import numpy as np
+import pytest
+
+from minischnet.data import materials
+from minischnet.data.c20 import data_dir
+from minischnet.data.make_materials import all_structures, supercell_energy
+
+
+@pytest.fixture(scope="module")
+def crystals():
+    return materials()
+
+
+@pytest.fixture(scope="module")
+def meta():
+    return json.loads((data_dir() / "materials" / "materials.json").read_text())
+
+
+def test_size_and_coverage(crystals, meta):
+    assert len(crystals) >= 10_000 and len(crystals) == meta["n_structures"]
+    assert len(np.unique(crystals.Z)) >= 50 and len(meta["elements"]) >= 50
+    assert np.all(crystals.pbc) and crystals.cell.shape == (len(crystals), 3, 3)
+    # formation energy per cell = per atom x atoms, and every failed SCF is listed, not kept
+    np.testing.assert_allclose(crystals.energy, crystals.info["formation_energy_per_atom"] * np.diff(crystals.start), rtol=1e-12)
+    assert not set(meta["failed_scf_index"]) & set(crystals.info["index"].tolist())
+    assert len(set(crystals.info["index"].tolist())) == len(crystals)  # each structure once
+
+
+def test_energies_recomputed_with_tblite(crystals, meta):
+    """Three random structures: GFN1-xTB energy of the 2x2x2 supercell / 8, and the formation energy."""
+    structures = all_structures(meta["variants"], meta["seed"])
+    rng = np.random.default_rng(1)
+    for k in rng.choice(len(crystals), 3, replace=False):
+        name, atoms, _ = structures[crystals.info["index"][k]]
+        assert name == crystals.info["name"][k]
+        np.testing.assert_allclose(crystals[k].positions, atoms.positions, atol=1e-12)
+        energy, _ = supercell_energy(atoms)
+        assert energy == pytest.approx(crystals.info["total_energy"][k], abs=1e-6)
+        reference = sum(meta["elemental_references_eV_per_atom"][s] for s in atoms.get_chemical_symbols())
+        assert crystals.energy[k] == pytest.approx(energy - reference, abs=1e-6)
