@@ -16,6 +16,10 @@ def materials() -> AtomsDataset:
     ``info["formation_energy_per_atom"]`` is the intensive target (eV/atom); the models sum
     atom-wise contributions, so they learn the per-cell value. data/materials/materials.json has
     the method, the elemental references and every structure whose SCF failed (left out).
+
+    Known problem (data/README.md): many labels are implausible as formation energies (references
+    of the molecular elements from dense crystals; some unphysical SCF solutions). Not yet fit to
+    train on.
     """
     path = data_dir() / "materials" / "materials.npz"
     if not path.exists():
