@@ -42,3 +42,18 @@ def test_energies_recomputed_with_tblite(crystals, meta):
         assert energy == pytest.approx(crystals.info["total_energy"][k], abs=1e-6)
         reference = sum(meta["elemental_references_eV_per_atom"][s] for s in atoms.get_chemical_symbols())
         assert crystals.energy[k] == pytest.approx(energy - reference, abs=1e-6)
+
+
+def test_references_and_plausibility_window(crystals, meta):
+    """Molecular elements are referenced to their relaxed diatomic molecule where it is lower, the kept
+    cells lie inside the recorded window, and what fell outside is listed, not kept."""
+    from minischnet.data.make_materials import molecule_reference
+
+    assert meta["molecule_references_eV_per_atom"]["O"] == pytest.approx(molecule_reference("O"), abs=1e-6)
+    for element, e in meta["elemental_references_eV_per_atom"].items():
+        candidates = [meta["crystal_references_eV_per_atom"][element]]
+        candidates += [meta["molecule_references_eV_per_atom"][element]] if element in meta["molecule_references_eV_per_atom"] else []
+        assert e == min(candidates)
+    assert np.abs(crystals.info["formation_energy_per_atom"]).max() <= meta["max_formation_eV_per_atom"]
+    assert meta["n_implausible"] == len(meta["implausible_index"]) > 0
+    assert not set(meta["implausible_index"]) & set(crystals.info["index"].tolist())

@@ -14,7 +14,12 @@ tblite samples the Brillouin zone at Γ only, so a primitive cell alone gives po
 SCF failures are retried with 500 iterations at an electronic temperature of 3000 K; what still
 fails is recorded in the metadata and left out, never labelled with a wrong number.
 Formation energies per atom are taken against the lowest-energy elemental crystal of each element
-(unperturbed base structures). Work goes in chunks (resumable); ``--assemble`` writes the result.
+(unperturbed base structures), and for the molecular elements H, N, O, F, Cl, Br, I against the relaxed
+diatomic molecule when that is lower (a dense crystal of O or F is far above O2 or F2, which would make
+every oxide and fluoride look 5-25 eV/atom too stable). Cells whose formation energy per atom is
+still outside +-MAX_FORMATION_EV eV/atom are left out and recorded as implausible: an SCF that found an
+unphysical state, or a prototype absurd for its elements (dense fcc fluorine); real compounds lie
+well inside (the most stable fluorides and oxides near -4 eV/atom). Work goes in chunks (resumable); ``--assemble`` writes the result.
 """
 
 from __future__ import annotations
@@ -40,6 +45,8 @@ CATIONS = [e for e in ELEMENTS if e not in {"H", "B", "C", "N", "O", "F", "P", "
 ANIONS = ["N", "O", "F", "P", "S", "Cl", "As", "Se", "Br", "Sb", "Te", "I", "C", "Si", "Ge", "Sn"]
 ELEMENTAL = ("fcc", "bcc", "hcp", "sc", "diamond")
 CHUNK = 200
+MOLECULES = {"H": 0.74, "N": 1.10, "O": 1.21, "F": 1.42, "Cl": 1.99, "Br": 2.28, "I": 2.67}  # start bond, Å
+MAX_FORMATION_EV = 5.0
 
 
 def radius(symbol):
@@ -124,6 +131,17 @@ def supercell_energy(atoms):
     return None, None
 
 
+def molecule_reference(symbol) -> float:
+    """GFN1-xTB energy per atom (eV) of the relaxed diatomic molecule of ``symbol`` (no periodicity)."""
+    from ase.optimize import BFGS
+    from tblite.ase import TBLite
+
+    molecule = Atoms(symbol + "2", positions=[[0, 0, 0], [0, 0, MOLECULES[symbol]]])
+    molecule.calc = TBLite(method="GFN1-xTB", verbosity=0)
+    BFGS(molecule, logfile=None).run(fmax=1e-3, steps=200)
+    return molecule.get_potential_energy() / 2
+
+
 def all_structures(n_variants, seed=0):
     structures = []
     for k, (name, atoms, is_elemental) in enumerate(base_structures(seed)):
@@ -177,16 +195,21 @@ def assemble(args, structures, n_chunks):
         if is_ref and row["energy"] is not None:
             e = row["energy"] / len(atoms)
             mu[atoms[0].symbol] = min(mu.get(atoms[0].symbol, np.inf), e)
+    crystal_mu = dict(mu)
+    molecule_mu = {e: molecule_reference(e) for e in MOLECULES if e in mu}
+    mu = {e: min(v, molecule_mu.get(e, np.inf)) for e, v in mu.items()}
     if len(rows) != len(structures) or any(r["name"] != name for (name, _, _), r in zip(structures, rows)):
         raise ValueError("the chunks do not match the structures of this version of make_materials: make them again")
     # Names repeat (a random pair can be drawn twice, with another lattice constant): a structure is
     # identified by its index, its position in all_structures(variants, seed).
-    keep, failed, no_reference = [], [], []
+    keep, failed, no_reference, implausible = [], [], [], []
     for index, ((name, atoms, _), row) in enumerate(zip(structures, rows)):
         if row["energy"] is None:
             failed.append(index)
         elif any(s not in mu for s in atoms.get_chemical_symbols()):
             no_reference.append(index)
+        elif abs(row["energy"] - sum(mu[s] for s in atoms.get_chemical_symbols())) > MAX_FORMATION_EV * len(atoms):
+            implausible.append(index)
         else:
             keep.append((name, atoms, row["energy"], index))
     Z = np.concatenate([a.numbers for _, a, _, _ in keep])
@@ -206,7 +229,10 @@ def assemble(args, structures, n_chunks):
         units=dict(positions="Å", energy="eV per primitive cell", formation_energy="eV per primitive cell"),
         n_structures=len(keep), n_failed_scf=len(failed), failed_scf=[structures[k][0] for k in failed],
         failed_scf_index=failed, n_without_reference=len(no_reference),
-        without_reference=[structures[k][0] for k in no_reference], without_reference_index=no_reference, elements=sorted(mu, key=lambda s: atomic_numbers[s]),
+        without_reference=[structures[k][0] for k in no_reference], without_reference_index=no_reference,
+        max_formation_eV_per_atom=MAX_FORMATION_EV, n_implausible=len(implausible),
+        implausible=[structures[k][0] for k in implausible], implausible_index=implausible,
+        crystal_references_eV_per_atom=crystal_mu, molecule_references_eV_per_atom=molecule_mu, elements=sorted(mu, key=lambda s: atomic_numbers[s]),
         elemental_references_eV_per_atom=mu, variants=args.variants, seed=0,
         command="python -m minischnet.data.make_materials " + " ".join(a for a in sys.argv[1:] if a not in ("--assemble", "--reverse")),
         machine=platform.platform(),
@@ -214,7 +240,8 @@ def assemble(args, structures, n_chunks):
     )
     (args.out / "materials.json").write_text(json.dumps(meta, indent=1))
     print(f"wrote {args.out / 'materials.npz'}: {len(keep)} structures, {len(failed)} SCF failures, "
-          f"{len(no_reference)} without an elemental reference, {len(mu)} elements")
+          f"{len(no_reference)} without an elemental reference, {len(implausible)} implausible "
+          f"(|formation energy| > {MAX_FORMATION_EV} eV/atom), {len(mu)} elements")
 
 
 if __name__ == "__main__":

@@ -17,9 +17,8 @@ def materials() -> AtomsDataset:
     atom-wise contributions, so they learn the per-cell value. data/materials/materials.json has
     the method, the elemental references and every structure whose SCF failed (left out).
 
-    Known problem (data/README.md): many labels are implausible as formation energies (references
-    of the molecular elements from dense crystals; some unphysical SCF solutions). Not yet fit to
-    train on.
+    H, N, O, F, Cl, Br and I are referenced to their diatomic molecules; cells still outside
+    +-5 eV/atom were left out as implausible and are listed in the metadata (data/README.md).
     """
     path = data_dir() / "materials" / "materials.npz"
     if not path.exists():
