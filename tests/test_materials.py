@@ -57,3 +57,17 @@ def test_references_and_plausibility_window(crystals, meta):
     assert np.abs(crystals.info["formation_energy_per_atom"]).max() <= meta["max_formation_eV_per_atom"]
     assert meta["n_implausible"] == len(meta["implausible_index"]) > 0
     assert not set(meta["implausible_index"]) & set(crystals.info["index"].tolist())
+
+
+def test_shipped_model_recorded_error_is_true(crystals):
+    """The crystal model's test MAE per atom, recomputed on exactly the crystals it names as its test set."""
+    import minischnet
+    from minischnet.train import evaluate
+
+    model = minischnet.load(data_dir() / "models" / "materials_schnet.pt")
+    test = np.asarray(model.info["split"]["test"])
+    assert len(test) == model.info["n_test"] and not np.intersect1d(test, model.info["split"]["train"]).size
+    errors = evaluate(model, crystals, test, forces=False)
+    assert errors["energy_mae_per_atom"] == pytest.approx(model.info["test_energy_mae_per_atom"], rel=1e-4)
+    assert sorted(model.info["elements"]) == sorted(meta_elements := json.loads(
+        (data_dir() / "materials" / "materials.json").read_text())["elements"]) and len(meta_elements) >= 50
