@@ -19,7 +19,8 @@ diatomic molecule when that is lower (a dense crystal of O or F is far above O2 
 every oxide and fluoride look 5-25 eV/atom too stable). Cells whose formation energy per atom is
 still outside +-MAX_FORMATION_EV eV/atom are left out and recorded as implausible: an SCF that found an
 unphysical state, or a prototype absurd for its elements (dense fcc fluorine); real compounds lie
-well inside (the most stable fluorides and oxides near -4 eV/atom). Work goes in chunks (resumable); ``--assemble`` writes the result.
+well inside (the most stable fluorides and oxides near -4 eV/atom).
+Work goes in chunks (resumable); ``--assemble`` writes the result.
 """
 
 from __future__ import annotations
@@ -189,6 +190,8 @@ def assemble(args, structures, n_chunks):
             print(f"not finished: chunk {c}; run again to resume", file=sys.stderr)
             return
         rows += json.loads(path.read_text())
+    if len(rows) != len(structures) or any(r["name"] != name for (name, _, _), r in zip(structures, rows)):
+        raise ValueError("the chunks do not match the structures of this version of make_materials: make them again")
     # elemental references: lowest energy per atom of each element's unperturbed crystals
     mu = {}
     for (name, atoms, is_ref), row in zip(structures, rows):
@@ -198,8 +201,6 @@ def assemble(args, structures, n_chunks):
     crystal_mu = dict(mu)
     molecule_mu = {e: molecule_reference(e) for e in MOLECULES if e in mu}
     mu = {e: min(v, molecule_mu.get(e, np.inf)) for e, v in mu.items()}
-    if len(rows) != len(structures) or any(r["name"] != name for (name, _, _), r in zip(structures, rows)):
-        raise ValueError("the chunks do not match the structures of this version of make_materials: make them again")
     # Names repeat (a random pair can be drawn twice, with another lattice constant): a structure is
     # identified by its index, its position in all_structures(variants, seed).
     keep, failed, no_reference, implausible = [], [], [], []
@@ -208,20 +209,22 @@ def assemble(args, structures, n_chunks):
             failed.append(index)
         elif any(s not in mu for s in atoms.get_chemical_symbols()):
             no_reference.append(index)
-        elif abs(row["energy"] - sum(mu[s] for s in atoms.get_chemical_symbols())) > MAX_FORMATION_EV * len(atoms):
-            implausible.append(index)
         else:
-            keep.append((name, atoms, row["energy"], index))
-    Z = np.concatenate([a.numbers for _, a, _, _ in keep])
-    R = np.concatenate([a.positions for _, a, _, _ in keep])
-    counts = np.array([len(a) for _, a, _, _ in keep])
-    energy = np.array([e for _, _, e, _ in keep])
-    reference = np.array([sum(mu[s] for s in a.get_chemical_symbols()) for _, a, _, _ in keep])
+            reference = sum(mu[s] for s in atoms.get_chemical_symbols())
+            if abs(row["energy"] - reference) > MAX_FORMATION_EV * len(atoms):
+                implausible.append(index)
+            else:
+                keep.append((name, atoms, row["energy"], reference, index))
+    names, cells, energy, reference, indices = zip(*keep)
+    energy, reference = np.array(energy), np.array(reference)
+    Z = np.concatenate([a.numbers for a in cells])
+    R = np.concatenate([a.positions for a in cells])
+    counts = np.array([len(a) for a in cells])
     np.savez_compressed(
         args.out / "materials.npz", Z=Z, R=R, start=np.concatenate([[0], np.cumsum(counts)]),
-        cell=np.array([a.cell.array for _, a, _, _ in keep]), energy=energy,
+        cell=np.array([a.cell.array for a in cells]), energy=energy,
         formation_energy=energy - reference, formation_energy_per_atom=(energy - reference) / counts,
-        name=np.array([n for n, _, _, _ in keep]), index=np.array([k for _, _, _, k in keep]),
+        name=np.array(names), index=np.array(indices),
     )
     meta = dict(
         method="GFN1-xTB", program="tblite", program_version=version("tblite"),
@@ -232,7 +235,8 @@ def assemble(args, structures, n_chunks):
         without_reference=[structures[k][0] for k in no_reference], without_reference_index=no_reference,
         max_formation_eV_per_atom=MAX_FORMATION_EV, n_implausible=len(implausible),
         implausible=[structures[k][0] for k in implausible], implausible_index=implausible,
-        crystal_references_eV_per_atom=crystal_mu, molecule_references_eV_per_atom=molecule_mu, elements=sorted(mu, key=lambda s: atomic_numbers[s]),
+        crystal_references_eV_per_atom=crystal_mu, molecule_references_eV_per_atom=molecule_mu,
+        elements=sorted(mu, key=lambda s: atomic_numbers[s]),
         elemental_references_eV_per_atom=mu, variants=args.variants, seed=0,
         command="python -m minischnet.data.make_materials " + " ".join(a for a in sys.argv[1:] if a not in ("--assemble", "--reverse")),
         machine=platform.platform(),
