@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import argparse
 import csv
+import fcntl
+import os
+from contextlib import contextmanager
 from pathlib import Path
 
 from .run import result_row, train_in_process, write_csv
@@ -34,6 +37,26 @@ def recorded(csv_path: Path) -> dict:
 def write_rows(csv_path: Path, rows: dict) -> None:
     order = sorted(rows, key=lambda k: (int(rows[k]["N"]), rows[k]["model"], int(rows[k]["T"])))
     write_csv(csv_path, FIELDS, [rows[k] for k in order])
+
+
+@contextmanager
+def locked(folder: Path):
+    """Hold an exclusive lock on ``folder``: runners started side by side (one per model on a GPU)
+    share one --out, and a read-modify-write of its CSV must not lose another runner's row."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def record_row(csv_path: Path, name: str, row: dict) -> None:
+    """Set ``name``'s row in the CSV, keeping every other row, also with other runners writing."""
+    with locked(csv_path.parent):
+        rows = recorded(csv_path)
+        rows[name] = row
+        write_rows(csv_path, rows)
 
 
 def main(argv=None):
@@ -64,15 +87,14 @@ def main(argv=None):
                     "--max-hours", str(args.hours_per_run), "--device", args.device,
                 ]
                 result = train_in_process(options)
-                rows = recorded(csv_path)
-                rows[name] = dict(model=model, T=T, N=N, device=result["device"], **result_row(result))
-                write_rows(csv_path, rows)
+                record_row(csv_path, name, dict(model=model, T=T, N=N, device=result["device"], **result_row(result)))
     import matplotlib
 
     matplotlib.use("Agg")
     from ..figures import learning_curve_figure
 
-    learning_curve_figure(csv_path, args.out / "learning_curve.png")
+    with locked(args.out):
+        learning_curve_figure(csv_path, args.out / "learning_curve.png")
 
 
 if __name__ == "__main__":
