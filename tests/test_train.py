@@ -63,6 +63,32 @@ def test_resume_is_exact(tmp_path):
     assert trainer.history.epoch == [1, 2, 3, 4]
 
 
+def test_resume_with_a_new_learning_rate(tmp_path):
+    """A different lr on resume applies from that epoch on: the same weights as changing it in place."""
+    ds = teacher_dataset(12)
+    config = TrainConfig(rho=0.5, lr=1e-3, batch_size=5, max_epochs=2)
+    in_place = student()
+    trainer = Trainer(in_place, ds, np.arange(9), np.arange(9, 12), TrainConfig(**config.__dict__))
+    trainer.fit()
+    for group in trainer.optimizer.param_groups:
+        group["lr"] = 2e-4
+    trainer.config.max_epochs = 4
+    trainer.fit()
+
+    Trainer(student(), ds, np.arange(9), np.arange(9, 12), config, tmp_path).fit()
+    resumed = student(seed=5)
+    later = TrainConfig(**{**config.__dict__, "lr": 2e-4, "max_epochs": 4})
+    trainer = Trainer(resumed, ds, np.arange(9), np.arange(9, 12), later, tmp_path)
+    history = trainer.fit()
+    assert history.lr == [1e-3, 1e-3, 2e-4, 2e-4]
+    for (name, a), b in zip(in_place.state_dict().items(), resumed.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0, msg=name)
+    # the checkpoint remembers the new rate: resuming again with it changes nothing more
+    trainer = Trainer(student(), ds, np.arange(9), np.arange(9, 12), TrainConfig(**{**later.__dict__, "max_epochs": 5}), tmp_path)
+    assert trainer.optimizer.param_groups[0]["lr"] == 2e-4
+    assert trainer.fit().lr[-1] == 2e-4
+
+
 def test_output_scale_uses_training_split_only():
     ds = teacher_dataset(12)
     train, val = np.arange(8), np.arange(8, 12)

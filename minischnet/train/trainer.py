@@ -124,6 +124,15 @@ class Trainer:
         history = state["history"]
         history.setdefault("val_loss", [math.nan] * len(history["epoch"]))  # checkpoints from before val_loss
         self.history = History(**history)
+        started_with = state.get("config", {}).get("lr", self.config.lr)
+        if self.config.lr != started_with:
+            # A different --lr on resume is a manual decay (or raise): it applies from this epoch on, and
+            # the checkpoint records it, so resuming again with the same --lr changes nothing more.
+            current = self.optimizer.param_groups[0]["lr"]
+            for group in self.optimizer.param_groups:
+                group["lr"] = self.config.lr
+            print(f"resumed at epoch {self.epoch}: learning rate {current:.3g} -> {self.config.lr:.3g} "
+                  f"(this run was last started with lr {started_with:.3g})", flush=True)
         return state.get("ema")
 
     def _save(self, name):
