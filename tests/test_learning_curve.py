@@ -2,7 +2,7 @@
 
 import multiprocessing as mp
 
-from minischnet.train.learning_curve import FIELDS, recorded, record_row
+from minischnet.train.learning_curve import FIELDS, record_row, recorded
 
 
 def _write_many(csv_path, model, n):
