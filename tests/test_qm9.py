@@ -52,10 +52,23 @@ def test_split_is_disjoint_nested_and_reproducible():
     fresh = qm9_module.make_split()
     for part, positions in (("test", test), ("validation", val), ("train", train)):
         np.testing.assert_array_equal(fresh[part], positions)
+    np.testing.assert_array_equal(qm9_split("validation", 1000), val[:1000])
     with pytest.raises(ValueError, match="n must be"):
         qm9_split("train", 200_000)
+    with pytest.raises(ValueError, match="test set is always whole"):
+        qm9_split("test", 1000)
     with pytest.raises(ValueError, match="part"):
         qm9_split("training")
+
+
+@needs_qm9pack
+def test_validation_subsets_are_random_not_the_smallest_molecules(ds):
+    """QM9 is ordered by size: the first 1,000 validation molecules must be a random draw, whose
+    mean size matches that of the whole data set within a few standard errors (about 0.1 atoms)."""
+    n_atoms = np.diff(ds.start)
+    first = n_atoms[qm9_split("validation", 1000)]
+    assert abs(first.mean() - n_atoms.mean()) < 4 * n_atoms.std() / np.sqrt(1000)
+    assert n_atoms[np.sort(qm9_split("validation"))[:1000]].mean() < n_atoms.mean() - 1  # what sorting did
 
 
 @needs_qm9pack

@@ -89,6 +89,26 @@ def test_resume_with_a_new_learning_rate(tmp_path):
     assert trainer.fit().lr[-1] == 2e-4
 
 
+def test_resume_with_another_validation_set_rescores_best(tmp_path):
+    """Scores measured on one validation set mean nothing on another: on resume with a new set the
+    best score is best.pt's score on the new set (recomputed independently here), and both patience
+    counters restart. The same set again leaves everything as it was (the resume stays exact)."""
+    ds = teacher_dataset(16)
+    config = TrainConfig(rho=0.5, lr=1e-3, batch_size=5, max_epochs=3, lr_patience=1, early_stopping=2)
+    Trainer(student(), ds, np.arange(10), np.arange(10, 13), config, tmp_path).fit()
+    same = Trainer(student(), ds, np.arange(10), np.arange(10, 13), config, tmp_path)
+    saved = torch.load(tmp_path / "checkpoint.pt", weights_only=False)
+    assert same.best_mae == saved["best_mae"] and same.epochs_since_best == saved["epochs_since_best"]
+
+    other = Trainer(student(), ds, np.arange(10), np.arange(13, 16), config, tmp_path)
+    best = minischnet.load(tmp_path / "best.pt")
+    expected = evaluate(best, ds, np.arange(13, 16), rho=0.5)["loss"]
+    assert other.best_mae == pytest.approx(expected, rel=1e-12)
+    assert other.best_mae != pytest.approx(saved["best_mae"], rel=1e-3)  # the sets really differ
+    assert other.epochs_since_best == 0 and other.scheduler.num_bad_epochs == 0
+    assert other.scheduler.best == other.best_mae
+
+
 def test_output_scale_uses_training_split_only():
     ds = teacher_dataset(12)
     train, val = np.arange(8), np.arange(8, 12)

@@ -174,11 +174,16 @@ LEARNING_CURVE_SIZES = (1_000, 2_000, 5_000, 10_000, 25_000, 50_000, 110_000)
 
 
 def make_split(seed: int = SPLIT_SEED) -> dict:
-    """Positions (0-based, in ``qm9()`` order) of test, validation and train; train[:N] nest."""
+    """Positions (0-based, in ``qm9()`` order) of test, validation and train.
+
+    Validation and train stay in draw order, so their first n are a random subset and the
+    subsets nest. (Sorted, the first 1,000 validation molecules would be the smallest ones: QM9
+    is ordered by size, and a validation set of small molecules misjudges a model.)
+    """
     perm = np.random.default_rng(seed).permutation(N_MOLECULES)
     return {
         "test": np.sort(perm[:N_TEST]),
-        "validation": np.sort(perm[N_TEST : N_TEST + N_VALIDATION]),
+        "validation": perm[N_TEST : N_TEST + N_VALIDATION],  # in draw order
         "train": perm[N_TEST + N_VALIDATION :],  # in draw order: the first N are the N-subset
     }
 
@@ -190,7 +195,7 @@ def split_path() -> Path:
 
 
 def qm9_split(part: str, n: int | None = None) -> np.ndarray:
-    """Positions of a part of the fixed split: "test", "validation", or "train" (its first n).
+    """Positions of a part of the fixed split: "test", "validation" or "train" (their first n).
 
     Read from data/qm9/split.npz, which also holds each molecule's QM9 index
     (``{part}_qm9_index``) so a shipped model can be re-evaluated on exactly its test set.
@@ -200,8 +205,8 @@ def qm9_split(part: str, n: int | None = None) -> np.ndarray:
     with np.load(split_path()) as d:
         positions = d[part]
     if n is not None:
-        if part != "train":
-            raise ValueError("n selects a nested training subset; it applies to part='train' only")
+        if part == "test":
+            raise ValueError("n selects a nested random subset of 'train' or 'validation'; the test set is always whole")
         if not 0 < n <= len(positions):
             raise ValueError(f"n must be in 1..{len(positions)}, got {n}")
         positions = positions[:n]

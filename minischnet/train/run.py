@@ -64,7 +64,7 @@ def dataset_and_split(args):
     if args.data == "qm9":
         ds = data.qm9()
         train = data.qm9_split("train", args.n_train)
-        val = data.qm9_split("validation")[: args.n_val]
+        val = data.qm9_split("validation", args.n_val)
         test = data.qm9_split("test")
         return ds, train, val, test
     if args.data == "c20":

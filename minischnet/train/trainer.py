@@ -16,6 +16,7 @@ energy offset of a force-trained model wanders by tens of meV between epochs oth
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from contextlib import contextmanager
@@ -26,7 +27,7 @@ import numpy as np
 import torch
 
 from .._progress import progress
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import load, load_checkpoint, save_checkpoint
 from .loss import energy_force_loss
 from .standardize import apply_output_scale, fit_output_scale
 
@@ -88,6 +89,7 @@ class Trainer:
             self.optimizer, factor=self.config.lr_factor, patience=self.config.lr_patience
         )
         self.history = History()
+        self.val_fingerprint = fingerprint(self.val_set)
         self.best_mae = math.inf
         self.epochs_since_best = 0
         self.epoch = 0
@@ -114,6 +116,7 @@ class Trainer:
             model=self.model.state_dict(), optimizer=self.optimizer.state_dict(), scheduler=self.scheduler.state_dict(),
             epoch=self.epoch, best_mae=self.best_mae, epochs_since_best=self.epochs_since_best,
             history=asdict(self.history), config=asdict(self.config), ema=self.ema,
+            val_fingerprint=self.val_fingerprint,
         )
 
     def _resume(self):
@@ -133,7 +136,27 @@ class Trainer:
                 group["lr"] = self.config.lr
             print(f"resumed at epoch {self.epoch}: learning rate {current:.3g} -> {self.config.lr:.3g} "
                   f"(this run was last started with lr {started_with:.3g})", flush=True)
+        if state.get("val_fingerprint") != self.val_fingerprint:
+            self._rescore_best()
         return state.get("ema")
+
+    def _rescore_best(self):
+        """The run goes on with another validation set (or one its checkpoint did not record): the
+        best score so far, the plateau counter and the early-stopping counter were measured on the
+        old one and mean nothing on this one. Score best.pt on the new set and count from there."""
+        old = self.best_mae
+        best_path = self.run_dir / "best.pt"
+        if best_path.exists():
+            best = load(best_path, device=self.model.device).to(self.model.dtype)
+            mae = evaluate(best, self.val_set, forces=not self.config.energy_only, rho=self.config.rho)
+            self.best_mae = mae["energy_mae"] if self.config.energy_only else mae["loss"]
+        else:
+            self.best_mae = math.inf
+        self.epochs_since_best = 0
+        self.scheduler.best, self.scheduler.num_bad_epochs = self.best_mae, 0
+        print(f"resumed at epoch {self.epoch} with a validation set this run had not recorded: "
+              f"best.pt scores {self.best_mae:.6g} on it (was {old:.6g} on the old one); patience counters restart",
+              flush=True)
 
     def _save(self, name):
         if self.run_dir is not None and self.rank == 0:
@@ -236,6 +259,14 @@ class Trainer:
             bar.set_postfix(**shown, lr=f"{h.lr[-1]:.1e}")
         bar.close()
         return self.history
+
+
+def fingerprint(dataset) -> str:
+    """A digest of the structures and energies of ``dataset``: which validation set a run used."""
+    digest = hashlib.sha256()
+    for array in (dataset.Z, dataset.R, dataset.start, dataset.energy):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()[:16]
 
 
 def evaluate(model, dataset, indices=None, batch_size: int = 100, forces: bool = True, rho: float | None = None) -> dict:
