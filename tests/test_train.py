@@ -89,24 +89,31 @@ def test_resume_with_a_new_learning_rate(tmp_path):
     assert trainer.fit().lr[-1] == 2e-4
 
 
-def test_resume_with_another_validation_set_rescores_best(tmp_path):
-    """Scores measured on one validation set mean nothing on another: on resume with a new set the
-    best score is best.pt's score on the new set (recomputed independently here), and both patience
-    counters restart. The same set again leaves everything as it was (the resume stays exact)."""
+def test_resume_with_another_validation_score_rescores_best(tmp_path):
+    """Scores measured on one validation set (or with one rho) mean nothing on another: on resume the
+    best score becomes best.pt's score on the new set (recomputed independently here) and both
+    patience counters restart. The same set and rho again leave everything as it was."""
     ds = teacher_dataset(16)
     config = TrainConfig(rho=0.5, lr=1e-3, batch_size=5, max_epochs=3, lr_patience=1, early_stopping=2)
     Trainer(student(), ds, np.arange(10), np.arange(10, 13), config, tmp_path).fit()
-    same = Trainer(student(), ds, np.arange(10), np.arange(10, 13), config, tmp_path)
     saved = torch.load(tmp_path / "checkpoint.pt", weights_only=False)
+    same = Trainer(student(), ds, np.arange(10), np.arange(10, 13), config, tmp_path)
     assert same.best_mae == saved["best_mae"] and same.epochs_since_best == saved["epochs_since_best"]
+    # a checkpoint that did not record its validation set: rescored, found equal, kept as it was
+    saved.pop("val_fingerprint")
+    saved["epochs_since_best"] = 1  # a count that a restart would visibly lose
+    torch.save(saved, tmp_path / "checkpoint.pt")
+    unrecorded = Trainer(student(), ds, np.arange(10), np.arange(10, 13), config, tmp_path)
+    assert unrecorded.best_mae == saved["best_mae"] and unrecorded.epochs_since_best == saved["epochs_since_best"]
 
-    other = Trainer(student(), ds, np.arange(10), np.arange(13, 16), config, tmp_path)
     best = minischnet.load(tmp_path / "best.pt")
-    expected = evaluate(best, ds, np.arange(13, 16), rho=0.5)["loss"]
-    assert other.best_mae == pytest.approx(expected, rel=1e-12)
+    other = Trainer(student(), ds, np.arange(10), np.arange(13, 16), config, tmp_path)
+    assert other.best_mae == pytest.approx(evaluate(best, ds, np.arange(13, 16), rho=0.5)["loss"], rel=1e-12)
     assert other.best_mae != pytest.approx(saved["best_mae"], rel=1e-3)  # the sets really differ
     assert other.epochs_since_best == 0 and other.scheduler.num_bad_epochs == 0
     assert other.scheduler.best == other.best_mae
+    reweighted = Trainer(student(), ds, np.arange(10), np.arange(10, 13), TrainConfig(**{**config.__dict__, "rho": 0.05}), tmp_path)
+    assert reweighted.best_mae == pytest.approx(evaluate(best, ds, np.arange(10, 13), rho=0.05)["loss"], rel=1e-12)
 
 
 def test_output_scale_uses_training_split_only():

@@ -89,7 +89,8 @@ class Trainer:
             self.optimizer, factor=self.config.lr_factor, patience=self.config.lr_patience
         )
         self.history = History()
-        self.val_fingerprint = fingerprint(self.val_set)
+        # what the validation score means: which structures, and with which rho loss (6) weighs them
+        self.val_fingerprint = f"{fingerprint(self.val_set)} rho={self.config.rho}"
         self.best_mae = math.inf
         self.epochs_since_best = 0
         self.epoch = 0
@@ -141,22 +142,22 @@ class Trainer:
         return state.get("ema")
 
     def _rescore_best(self):
-        """The run goes on with another validation set (or one its checkpoint did not record): the
-        best score so far, the plateau counter and the early-stopping counter were measured on the
-        old one and mean nothing on this one. Score best.pt on the new set and count from there."""
-        old = self.best_mae
+        """The run goes on with another validation score (other structures, another rho, or one its
+        checkpoint did not record). The best score so far and the plateau and early-stopping counters
+        were measured with the old one: score best.pt with the new one, and if that differs from the
+        recorded best (beyond float noise between devices), take it and restart both counters."""
         best_path = self.run_dir / "best.pt"
-        if best_path.exists():
-            best = load(best_path, device=self.model.device).to(self.model.dtype)
-            mae = evaluate(best, self.val_set, forces=not self.config.energy_only, rho=self.config.rho)
-            self.best_mae = mae["energy_mae"] if self.config.energy_only else mae["loss"]
-        else:
-            self.best_mae = math.inf
-        self.epochs_since_best = 0
-        self.scheduler.best, self.scheduler.num_bad_epochs = self.best_mae, 0
-        print(f"resumed at epoch {self.epoch} with a validation set this run had not recorded: "
-              f"best.pt scores {self.best_mae:.6g} on it (was {old:.6g} on the old one); patience counters restart",
-              flush=True)
+        if not best_path.exists():
+            return
+        best = load(best_path, device=self.model.device).to(self.model.dtype)
+        mae = evaluate(best, self.val_set, forces=not self.config.energy_only, rho=self.config.rho)
+        score = mae["energy_mae"] if self.config.energy_only else mae["loss"]
+        if math.isclose(score, self.best_mae, rel_tol=1e-4):
+            return  # the same score as recorded: nothing changed but the bookkeeping
+        print(f"resumed at epoch {self.epoch} with another validation score: best.pt scores {score:.6g} "
+              f"(was {self.best_mae:.6g}); the plateau and early-stopping counters restart", flush=True)
+        self.best_mae, self.epochs_since_best = score, 0
+        self.scheduler.best, self.scheduler.num_bad_epochs = score, 0
 
     def _save(self, name):
         if self.run_dir is not None and self.rank == 0:
