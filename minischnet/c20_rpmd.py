@@ -32,6 +32,8 @@ import numpy as np
 
 from .md import RingPolymerMD, pair_distances
 
+# 0.005 Å bins over 1.0-4.6 Å: C20's diameter is 4.1 Å; a pair stretched past 4.6 Å is not counted
+# (about 1 in 10^7 at 300 K; the number is 190 P frames minus the counts)
 BINS = np.linspace(1.0, 4.6, 721)
 
 

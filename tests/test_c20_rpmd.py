@@ -71,3 +71,37 @@ def test_gfn2_reference_run(tmp_path):
         atoms.calc = TBLite(method="GFN2-xTB", verbosity=0)
         energies.append(atoms.get_potential_energy())
     assert saved["potential"][-1] == pytest.approx(np.mean(energies), abs=1e-6)
+
+
+def test_shipped_long_runs():
+    """The 1.25 ns runs (data/results/c20_rpmd_long, as far as they have got) are driven by the
+    shipped C20 model, P = 1 has the classical kinetic energy, and P = 8 agrees with the GFN2-xTB
+    RPMD of data/results/c20_rpmd_gfn2 (an independent potential) within three combined errors."""
+    from pathlib import Path
+
+    from minischnet.c20_rpmd import block_error, weights_hash
+
+    root = Path(__file__).resolve().parents[1] / "data" / "results"
+    model = minischnet.load(root.parent / "models" / "c20_schnet.pt")
+    runs = {P: np.load(root / "c20_rpmd_long" / f"P{P}.npz", allow_pickle=True) for P in (1, 8)}
+    for P, run in runs.items():
+        assert str(run["potential_id"]) == f"c20_schnet.pt weights sha256:{weights_hash(model)}"
+        steps = run["state"].item()["step_count"]
+        assert len(run["kinetic_cv"]) == (steps - 2000) // 10  # every 10th step after equilibration
+        # C20 has 190 pairs; the histogram spans 1.0-4.6 Å, and the rare pair stretched past it is not counted
+        pairs = 190 * P * len(run["kinetic_cv"])
+        assert pairs * (1 - 1e-6) < run["beads"].sum() <= pairs
+    assert np.allclose(runs[1]["kinetic_cv"], 1.5 * 20 * units.kB * 300.0, rtol=1e-12, atol=0)
+    gfn2 = json.loads((root / "c20_rpmd_gfn2" / "summary.json").read_text())["P8"]
+    for key, series in (("kinetic_cv_eV", "kinetic_cv"), ("bond_length_spread_A", "bond_std"),
+                        ("radius_of_gyration_A", "radius_of_gyration")):
+        x = runs[8][series]
+        assert abs(x.mean() - gfn2[key][0]) < 3 * np.hypot(block_error(x), gfn2[key][1]), key
+    # nuclear quantum effects: the P = 8 bonds spread wider than the classical ones
+    assert runs[8]["bond_std"].mean() > 1.2 * runs[1]["bond_std"].mean()
+    summary = root / "c20_rpmd_long" / "summary.json"
+    if summary.exists():  # the joint summary, written once both runs are finished
+        written = json.loads(summary.read_text())
+        for P in {1, 8} & {int(k[1:]) for k in written if k[:1] == "P" and k[1:].isdigit()}:
+            assert written[f"P{P}"]["steps"] == runs[P]["state"].item()["step_count"]
+            assert written[f"P{P}"]["kinetic_cv_eV"][0] == pytest.approx(runs[P]["kinetic_cv"].mean(), rel=1e-12)

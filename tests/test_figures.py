@@ -67,5 +67,21 @@ def test_make_figures_regenerates_from_shipped_files(tmp_path, capsys):
 
     main(["--out", str(tmp_path)])
     for name in ("abb2_filters.png", "abb4_local_potential.png", "abb4_local_potential_minus_H.png",
-                 "abb5_embeddings_qm9.png", "abb6_learning_curve.png"):
+                 "abb5_embeddings_qm9.png", "abb6_learning_curve.png", "abb6_c20_distances.png"):
         assert (tmp_path / name).stat().st_size > 10_000, name
+
+
+def test_abb6_right_comes_from_the_longest_finished_study(tmp_path):
+    """The 1.25 ns runs draw Abb. 6 (right) only once their joint summary holds both P; a long run
+    with one P finished (its process writes a summary of its own P) leaves the 20 ps study in place."""
+    import json
+
+    from minischnet.make_figures import finished_rpmd_study
+
+    assert finished_rpmd_study(tmp_path) is None
+    for name, parts in (("c20_rpmd", {"P1": {}, "P8": {}}), ("c20_rpmd_long", {"P8": {}})):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "summary.json").write_text(json.dumps({"command": "...", **parts}))
+    assert finished_rpmd_study(tmp_path) == tmp_path / "c20_rpmd"
+    (tmp_path / "c20_rpmd_long" / "summary.json").write_text(json.dumps({"P1": {}, "P8": {}}))
+    assert finished_rpmd_study(tmp_path) == tmp_path / "c20_rpmd_long"
