@@ -1,7 +1,9 @@
 """QM9 from qm9pack: counts, known values, atom references, the fixed split, the cache."""
 
+import concurrent.futures
 import importlib
 import importlib.util
+import multiprocessing
 
 import numpy as np
 import pytest
@@ -95,6 +97,26 @@ def test_damaged_cache_is_rebuilt_not_half_loaded(ds, tmp_path):
     np.savez(partial, **arrays)
     with pytest.warns(UserWarning, match="does not hold all of QM9"):
         assert len(qm9(cache=partial)) == 130_831
+
+
+def _write_cache_repeatedly(path, times):
+    arrays = {"x": np.arange(200_000, dtype=float)}
+    for _ in range(times):
+        qm9_module.write_cache(path, arrays)
+    return True
+
+
+def test_concurrent_cache_writers_do_not_collide(tmp_path):
+    # Two runners started at once both build the cache (this crashed one of them:
+    # both wrote the same temporary name, and the first rename took the other's file away).
+    path = tmp_path / "cache.npz"
+    ctx = multiprocessing.get_context("fork")
+    with concurrent.futures.ProcessPoolExecutor(2, mp_context=ctx) as pool:
+        done = [pool.submit(_write_cache_repeatedly, path, 40) for _ in range(2)]
+        assert all(f.result() for f in done)
+    with np.load(path) as d:
+        np.testing.assert_array_equal(d["x"], np.arange(200_000, dtype=float))
+    assert [p.name for p in tmp_path.iterdir()] == ["cache.npz"]  # no temporary file left behind
 
 
 def test_missing_qm9pack_says_how_to_install(monkeypatch):

@@ -140,16 +140,26 @@ def _load_cache(path: Path) -> dict | None:
     return None
 
 
+def write_cache(path: Path, arrays: dict) -> None:
+    """Write the cache so that a reader never sees half a file, even with several writers.
+
+    Two learning-curve runners started at once both build the cache: each writes its own
+    temporary file (named by process id) and renames it into place, the last rename wins and
+    both files are whole.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp.npz")
+    np.savez(tmp, **arrays)
+    os.replace(tmp, path)
+
+
 def qm9(cache: Path | str | None = None) -> AtomsDataset:
     """All 130,831 QM9 molecules; energies are U0 in eV, other properties in ``ds.info`` (see UNITS)."""
     path = Path(cache) if cache is not None else cache_dir() / f"qm9_v{CACHE_VERSION}.npz"
     arrays = _load_cache(path)
     if arrays is None:
         arrays = _parse_csvs(qm9pack_csvs())
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp.npz")
-        np.savez(tmp, **arrays)
-        os.replace(tmp, path)  # never a half-written cache under the real name
+        write_cache(path, arrays)
     info = {"index": arrays["index"], "smiles": arrays["smiles"]}
     info.update({name: arrays[f"prop_{name}"] for name, *_ in PROPERTIES if name != "U0"})
     ds = AtomsDataset(arrays["Z"], arrays["R"], arrays["start"], energy=arrays["prop_U0"], info=info, name="QM9")
