@@ -24,3 +24,28 @@ def test_concurrent_runners_keep_every_row(tmp_path):
     rows = recorded(csv_path)
     assert len(rows) == 3 * 40  # a read-modify-write without the lock drops rows here
     assert float(rows["dtnn_T7_N1000"]["test_mae_eV"]) == 0.1 * 7
+
+
+def test_shipped_curve_matches_its_runs():
+    # Every row of the shipped CSV is what its run wrote (test MAE, epochs, finished), and the
+    # statements the tutorial and README make about the curve hold for the numbers in it.
+    import csv
+    import json
+    from pathlib import Path
+
+    out = Path(__file__).parents[1] / "data" / "results" / "learning_curve"
+    rows = list(csv.DictReader(open(out / "learning_curve.csv")))
+    mae = {}
+    for r in rows:
+        run = out / "runs" / f"{r['model']}_T{r['T']}_N{r['N']}"
+        result = json.loads((run / "result.json").read_text())
+        history = json.loads((run / "history.json").read_text())
+        assert float(r["test_mae_eV"]) == round(result["test_energy_mae"], 5)
+        assert int(r["epochs"]) == result["epochs"] == history["epoch"][-1] == len(history["epoch"])
+        assert r["finished"] == str(result["finished"])
+        mae[r["model"], int(r["T"]), int(r["N"])] = float(r["test_mae_eV"])
+    for T in (1, 2, 3):
+        assert mae["schnet", T, 25_000] < mae["dtnn", T, 25_000]  # SchNet below DTNN at equal T
+        assert mae["schnet", T, 25_000] < mae["schnet", T, 10_000]  # more data, lower error
+    assert mae["schnet", 1, 25_000] > mae["schnet", 2, 25_000] > mae["schnet", 3, 25_000]
+    assert mae["schnet", 2, 25_000] < 0.043 and mae["schnet", 3, 25_000] < 0.043  # below chemical accuracy
