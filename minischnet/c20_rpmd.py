@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._atomic import atomic_write
 from .md import RingPolymerMD, pair_distances
 
 # 0.005 Å bins over 1.0-4.6 Å: C20's diameter is 4.1 Å; a pair stretched past 4.6 Å is not counted
@@ -117,9 +118,8 @@ def simulate(calc, atoms, P, args, out: Path, potential_id: str = "") -> dict:
                 acc[k] = np.concatenate([acc[k], run[k][keep]])
         acc["wall_seconds"] += time.time() - t0
         # compressed: the 10-step time series of a 1.25 ns run are 10 MB per P raw, about 4 MB packed
-        np.savez_compressed(path.with_suffix(".tmp.npz"), state=np.array(md.state(), dtype=object),
-                            potential_id=potential_id, **acc)
-        path.with_suffix(".tmp.npz").replace(path)
+        with atomic_write(path) as f:
+            np.savez_compressed(f, state=np.array(md.state(), dtype=object), potential_id=potential_id, **acc)
         print(f"P={P}: {md.step_count}/{args.steps} steps, {acc['wall_seconds'] / 3600:.2f} h", flush=True)
     return {
         "steps": md.step_count, "simulated_ps": md.step_count * args.timestep / 1000, "wall_hours": acc["wall_seconds"] / 3600,

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import sys
 import time
@@ -35,6 +34,7 @@ from ase.md.langevin import Langevin
 from ase.md.velocitydistribution import thermalize_momenta
 from ase.optimize import BFGS
 
+from .._atomic import atomic_write
 from .c20 import c20_cage
 
 CHUNK = 500
@@ -169,9 +169,8 @@ def main(argv=None):
             else:
                 R = md_samples(positions, n, T, seed)
             E, F = label(R)
-            tmp = path.with_suffix(".tmp.npz")
-            np.savez(tmp, R=np.array(R), E=E, F=F, seed=seed)
-            os.replace(tmp, path)  # a chunk is there whole or not at all
+            with atomic_write(path) as f:  # a chunk is there whole or not at all
+                np.savez(f, R=np.array(R), E=E, F=F, seed=seed)
             print(f"{name}: {n} samples in {time.time() - t0:.0f} s", flush=True)
     assemble(args, chunks)
 

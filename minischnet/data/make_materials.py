@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import sys
 import time
@@ -37,6 +36,8 @@ import numpy as np
 from ase import Atoms
 from ase.build import bulk
 from ase.data import atomic_numbers, covalent_radii
+
+from .._atomic import atomic_write
 
 ELEMENTS = (
     "H Li Be B C N O F Na Mg Al Si P S Cl K Ca Sc Ti V Cr Mn Fe Co Ni Cu Zn Ga Ge As Se Br "
@@ -172,9 +173,8 @@ def main(argv=None):
             for name, atoms, _ in structures[c * CHUNK : (c + 1) * CHUNK]:
                 energy, settings = supercell_energy(atoms)
                 rows.append(dict(name=name, energy=energy, settings=settings))
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(rows))
-            os.replace(tmp, path)
+            with atomic_write(path, "w") as f:
+                f.write(json.dumps(rows))
             print(f"chunk {c + 1}/{n_chunks}: {sum(r['energy'] is not None for r in rows)}/{len(rows)} converged, "
                   f"{time.time() - t0:.0f} s", flush=True)
     assemble(args, structures, n_chunks)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._atomic import atomic_write
 from .dataset import AtomsDataset
 
 HARTREE = 27.211386  # eV
@@ -144,13 +145,11 @@ def write_cache(path: Path, arrays: dict) -> None:
     """Write the cache so that a reader never sees half a file, even with several writers.
 
     Two learning-curve runners started at once both build the cache: each writes its own
-    temporary file (named by process id) and renames it into place, the last rename wins and
+    temporary file and renames it into place (``atomic_write``), the last rename wins and
     both files are whole.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp.npz")
-    np.savez(tmp, **arrays)
-    os.replace(tmp, path)
+    with atomic_write(path) as f:
+        np.savez(f, **arrays)
 
 
 def qm9(cache: Path | str | None = None) -> AtomsDataset:

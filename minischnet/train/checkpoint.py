@@ -9,10 +9,11 @@ leaves the previous file intact.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import torch
+
+from .._atomic import atomic_write
 
 FORMAT = "minischnet-model-v1"
 
@@ -38,9 +39,8 @@ def save_checkpoint(path, model, **extra) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     state = dict(format=FORMAT, kind=model.kind, hyperparameters=hyperparameters(model),
                  dtype=str(model.dtype).replace("torch.", ""), model=model.state_dict(), **extra)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    with atomic_write(path) as f:
+        torch.save(state, f)
 
 
 def _read(path) -> dict:

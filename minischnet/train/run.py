@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from ase.data import chemical_symbols
 
+from .._atomic import atomic_write
 from .checkpoint import load_checkpoint, save
 from .trainer import TrainConfig, Trainer, evaluate
 
@@ -127,7 +128,8 @@ def run(args, argv=None):
     first_epoch = trainer.epoch
     history = trainer.fit()
     if rank == 0:
-        (run_dir / "history.json").write_text(json.dumps(history.__dict__, indent=1))
+        with atomic_write(run_dir / "history.json", "w") as f:
+            json.dump(history.__dict__, f, indent=1)
         load_checkpoint(run_dir / "best.pt", model)
         errors = evaluate(model, ds, test, forces=ds.forces is not None)
         result = dict(
@@ -147,7 +149,8 @@ def run(args, argv=None):
         save(model, run_dir / "model.pt", **{k: v for k, v in result.items() if k != "hyperparameters"}, split=dict(
             train=np.asarray(train).tolist() if args.data != "qm9" else f"qm9_split('train', {len(train)})",
             test="qm9_split('test')" if args.data == "qm9" else np.asarray(test).tolist()))
-        (run_dir / "result.json").write_text(json.dumps(result, indent=1))
+        with atomic_write(run_dir / "result.json", "w") as f:  # learning-curve runners read it
+            json.dump(result, f, indent=1)
         if args.plot:
             import matplotlib
 
@@ -204,9 +207,7 @@ def write_csv(path: Path, fields: list[str], rows) -> None:
     """Rows (dicts, in order) to ``path`` atomically: a crash leaves the previous file."""
     import csv
 
-    tmp = path.with_suffix(".tmp")
-    with open(tmp, "w", newline="") as f:
+    with atomic_write(path, "w") as f:
         writer = csv.DictWriter(f, fields)
         writer.writeheader()
         writer.writerows(rows)
-    os.replace(tmp, path)
