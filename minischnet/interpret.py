@@ -4,6 +4,7 @@ discretized        Abb. 2: the same model with a discrete (binned) filter, as an
 bond_scan          energies along a stretched bond (smooth for continuous filters, steps for discrete)
 local_potential    Abb. 4: the energy a probe atom would contribute at points around a molecule
 probe_surface      where to put the probes: a closed shell at a fixed distance outside the atoms
+energy_by_partner  Abb. 4's background: the atom-wise energies a model gives, e.g., hydrogens on C, N and O
 embedding_pca      Abb. 5: the leading principal components of the element embeddings
 ordering           Abb. 5: does a series of elements (H, Li, Na, ...) appear in order along a line?
 group_clustering   Abb. 5: are elements of one group closer to each other than to the rest?
@@ -69,6 +70,38 @@ def probe_surface(atoms, distance: float = 1.8, points_per_atom: int = 400) -> n
     candidates = (atoms.positions[:, None, :] + distance * sphere[None]).reshape(-1, 3)
     nearest = np.linalg.norm(candidates[:, None, :] - atoms.positions[None], axis=-1).min(axis=1)
     return candidates[nearest > distance - 1e-9]
+
+
+def energy_by_partner(model, molecules, element="H", batch_size: int = 200) -> dict:
+    """Atom-wise energies (eV, the terms of eq. 3) of every ``element`` atom in ``molecules``,
+    grouped by the element of its nearest neighbour: {"C": array, "N": array, ...}.
+
+    Eq. (3) splits a molecule's energy into atom-wise terms, and nothing but training decides how.
+    A probe's local potential (Abb. 4) is one more such term, so where a model puts its lowest
+    potential follows from how it splits real molecules: if it gives hydrogens bonded to oxygen
+    higher terms than hydrogens bonded to carbon, a probe beside an oxygen will not be low either.
+    """
+    z = atomic_numbers[element] if isinstance(element, str) else int(element)
+    was_training = model.training
+    model.eval()
+    groups: dict[str, list] = {}
+    molecules = list(molecules)
+    for start in range(0, len(molecules), batch_size):
+        chunk = molecules[start : start + batch_size]
+        batch = collate(chunk, model.cutoff).to(model.device, model.dtype)
+        with torch.no_grad():
+            energies = model.atom_energies(batch).double().cpu().numpy()
+        first = 0
+        for atoms in chunk:
+            D = atoms.get_all_distances(mic=bool(atoms.pbc.any()))
+            np.fill_diagonal(D, np.inf)
+            for i in np.flatnonzero(atoms.numbers == z):
+                if len(atoms) > 1:
+                    partner = atoms.get_chemical_symbols()[int(np.argmin(D[i]))]
+                    groups.setdefault(partner, []).append(energies[first + i])
+            first += len(atoms)
+    model.train(was_training)
+    return {partner: np.array(e) for partner, e in sorted(groups.items())}
 
 
 def discretized(model, bin_width: float = 0.1):

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from ase import Atoms
 from ase.build import molecule
 
 import minischnet
@@ -114,3 +115,17 @@ def test_ordering_and_group_clustering_on_planted_coordinates():
     random_layout = rng.normal(size=(2000, 2))
     many = (elements * 223)[:2000]
     assert group_clustering(random_layout, many) == pytest.approx(1.0, abs=0.03)
+
+
+def test_energy_by_partner_groups_each_atom_by_its_nearest_neighbour(model):
+    from minischnet.interpret import energy_by_partner
+
+    methanol, acetamide = molecule("CH3OH"), molecule("CH3CONH2")
+    groups = energy_by_partner(model, [methanol, acetamide, Atoms("H")], "H")
+    assert {k: len(v) for k, v in groups.items()} == {"C": 6, "N": 2, "O": 1}  # a lone H atom has no partner
+    # the values are the atom-wise energies of eq. (3), from each molecule on its own
+    single = [model.atom_energies(minischnet.collate([m], CUTOFF)).detach().numpy() for m in (methanol, acetamide)]
+    for m, e, heavy in ((methanol, single[0], "O"), (acetamide, single[1], "N")):
+        X = m.get_chemical_symbols().index(heavy)
+        bonded = [i for i in np.flatnonzero(m.numbers == 1) if m.get_distance(int(i), X) < 1.1]  # O-H, N-H bonds
+        np.testing.assert_allclose(groups[heavy], e[bonded], rtol=1e-10)
