@@ -83,3 +83,24 @@ def test_damaged_file_gives_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("MINISCHNET_DATA", str(tmp_path))
     with pytest.raises(ValueError, match="damaged"):
         c20("train")
+
+
+@needs_tblite
+def test_md_frames_obey_equipartition(train, test_set):
+    """The sampling labels against physics: in classical MD at temperature T the mean potential
+    energy above the minimum of C20's 3 * 20 - 6 = 54 vibrations is 54/2 kT (harmonic limit)."""
+    from ase.units import kB
+    from tblite.ase import TBLite
+
+    from minischnet.data import c20_sampling
+
+    atoms = c20_minimum()
+    atoms.calc = TBLite(method="GFN2-xTB", verbosity=0)
+    e_min = atoms.get_potential_energy()
+    for ds, split, counts in ((train, "train", {"normal modes": 18000}), (test_set, "test", {"normal modes": 1000})):
+        labels = c20_sampling(split)
+        assert len(labels) == len(ds) and np.sum(labels == "normal modes") == counts["normal modes"]
+        for T in (600, 900, 1200):
+            above = ds.energy[labels == f"MD {T} K"] - e_min
+            assert len(above) >= 300
+            assert np.mean(above) / (27 * kB * T) == pytest.approx(1.0, abs=0.1)  # measured 0.95-1.04

@@ -1,12 +1,12 @@
 """The data layer: QM9, C20, any ASE file as data sets of structures, and batches of them."""
 
 from .batch import Batch, collate, structure_pairs
-from .c20 import c20, c20_cage, c20_minimum
+from .c20 import c20, c20_cage, c20_minimum, c20_sampling
 from .dataset import AtomsDataset
 from .materials import materials
 from .qm9 import atomization_energies, atomref_u0, qm9, qm9_split
 
 __all__ = [
-    "AtomsDataset", "Batch", "atomization_energies", "atomref_u0", "c20", "c20_cage", "c20_minimum",
+    "AtomsDataset", "Batch", "atomization_energies", "atomref_u0", "c20", "c20_cage", "c20_minimum", "c20_sampling",
     "collate", "materials", "qm9", "qm9_split", "structure_pairs",
 ]

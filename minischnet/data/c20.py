@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import zipfile
 from pathlib import Path
@@ -58,6 +59,27 @@ def c20(split: str = "train"):
         Z=np.full(20 * n, 6), R=R.reshape(-1, 3), start=np.arange(0, 20 * n + 1, 20),
         energy=E, forces=F.reshape(-1, 3), name=f"C20 GFN2-xTB ({split})",
     )
+
+
+def c20_sampling(split: str = "train") -> np.ndarray:
+    """How each structure of ``data.c20(split)`` was drawn: "normal modes", "MD 600 K", "MD 900 K" or
+    "MD 1200 K", one string per structure, in the data set's order (from data/c20/c20.json).
+
+    The training set is 90 % normal-mode samples and 10 % MD frames, the test set half and half,
+    so errors broken down by this label say where a model is weak (tutorial 6).
+    """
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    meta = json.loads((data_dir() / "c20" / "c20.json").read_text())
+    labels = []
+    for chunk in meta["chunks"]:
+        if chunk["split"] == split:
+            label = "normal modes" if chunk["kind"] == "normal_modes" else f"MD {chunk['temperature_K']:.0f} K"
+            labels += [label] * chunk["n"]
+    if len(labels) != meta[f"n_{split}"]:
+        raise ValueError(f"data/c20/c20.json is inconsistent: its {split} chunks hold {len(labels)} structures, "
+                         f"not {meta[f'n_{split}']}")
+    return np.array(labels)
 
 
 def c20_minimum() -> Atoms:
