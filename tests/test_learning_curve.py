@@ -46,3 +46,8 @@ def test_shipped_curve_matches_its_runs():
         assert mae["schnet", T, 25_000] < mae["schnet", T, 10_000]  # more data, lower error
     assert mae["schnet", 1, 25_000] > mae["schnet", 2, 25_000] > mae["schnet", 3, 25_000]
     assert mae["schnet", 2, 25_000] < 0.043 and mae["schnet", 3, 25_000] < 0.043  # below chemical accuracy
+    for model in ("schnet", "dtnn"):  # T = 6 does not pay with little data ...
+        for N in (1000, 2000):
+            assert mae[model, 6, N] > 0.98 * mae[model, 3, N]
+    assert mae["schnet", 6, 5000] < 0.95 * mae["schnet", 3, 5000]  # ... but does for SchNet at 5,000
+    assert mae["dtnn", 6, 5000] > mae["dtnn", 3, 5000]  # and not for DTNN
