@@ -93,12 +93,12 @@ def energy_by_partner(model, molecules, element="H", batch_size: int = 200) -> d
             energies = model.atom_energies(batch).double().cpu().numpy()
         first = 0
         for atoms in chunk:
-            D = atoms.get_all_distances(mic=bool(atoms.pbc.any()))
-            np.fill_diagonal(D, np.inf)
-            for i in np.flatnonzero(atoms.numbers == z):
-                if len(atoms) > 1:
-                    partner = atoms.get_chemical_symbols()[int(np.argmin(D[i]))]
-                    groups.setdefault(partner, []).append(energies[first + i])
+            if len(atoms) > 1:  # a lone atom has no partner
+                D = atoms.get_all_distances(mic=bool(atoms.pbc.any()))
+                np.fill_diagonal(D, np.inf)
+                symbols = atoms.get_chemical_symbols()
+                for i in np.flatnonzero(atoms.numbers == z):
+                    groups.setdefault(symbols[int(np.argmin(D[i]))], []).append(energies[first + i])
             first += len(atoms)
     model.train(was_training)
     return {partner: np.array(e) for partner, e in sorted(groups.items())}
