@@ -136,6 +136,38 @@ def test_output_scale_uses_training_split_only():
     assert model.mean.item() == pytest.approx(mean) and model.std.item() == pytest.approx(std)
 
 
+def test_output_scale_with_given_or_no_atom_references(tmp_path):
+    """atomref="none": mean and std of E/n_atoms on the training part; "free": the data set's
+    free-atom energies, then mean and std of the per-atom atomization energy. A run resumed the
+    other way is refused instead of silently keeping the scale it started with."""
+    ds = teacher_dataset(8)
+    train, val = np.arange(6), [6, 7]
+    counts = np.diff(ds.start)[train]
+    model = student()
+    Trainer(model, ds, train, val, TrainConfig(max_epochs=1, atomref="none"), tmp_path).fit()
+    per_atom = ds.energy[train] / counts
+    assert np.all(model.atomref.numpy() == 0.0)
+    assert model.mean.item() == pytest.approx(per_atom.mean(), rel=1e-12)
+    assert model.std.item() == pytest.approx(per_atom.std(), rel=1e-12)
+    with pytest.raises(ValueError, match="atomref='none'"):
+        Trainer(student(), ds, train, val, TrainConfig(max_epochs=2), tmp_path)
+
+    with pytest.raises(ValueError, match="free-atom energies"):
+        Trainer(student(), ds, train, val, TrainConfig(atomref="free"))
+    ds.free_atom_energies = np.zeros(101)
+    ds.free_atom_energies[[1, 6, 7, 8]] = [-13.6, -1030.0, -1485.0, -2042.0]
+    model = student()
+    Trainer(model, ds, train, val, TrainConfig(max_epochs=0, atomref="free"))
+    np.testing.assert_array_equal(model.atomref.numpy(), ds.free_atom_energies[:21])
+    sub = ds.subset(train)
+    binding = (sub.energy - np.add.reduceat(ds.free_atom_energies[sub.Z], sub.start[:-1])) / counts
+    assert model.mean.item() == pytest.approx(binding.mean(), rel=1e-12)
+    assert model.std.item() == pytest.approx(binding.std(), rel=1e-12)
+    ds.free_atom_energies[8] = 0.0  # the data hold oxygen
+    with pytest.raises(ValueError, match=r"element numbers \[8\]"):
+        Trainer(student(), ds, train, val, TrainConfig(atomref="free"))
+
+
 def test_energy_only_training_and_label_checks():
     ds = teacher_dataset(6)
     model = student()

@@ -163,6 +163,7 @@ def qm9(cache: Path | str | None = None) -> AtomsDataset:
     info.update({name: arrays[f"prop_{name}"] for name, *_ in PROPERTIES if name != "U0"})
     ds = AtomsDataset(arrays["Z"], arrays["R"], arrays["start"], energy=arrays["prop_U0"], info=info, name="QM9")
     ds.units = dict(UNITS)
+    ds.free_atom_energies = atomref_u0()  # for training on atomization energies (--atomref free)
     return ds
 
 

@@ -41,6 +41,9 @@ def add_train_arguments(t):
     t.add_argument("--early-stopping", type=int, default=30)
     t.add_argument("--ema", type=float, default=0.0,
                    help="moving average of the weights, e.g. 0.999; validation and the saved model use it (0: off)")
+    t.add_argument("--atomref", choices=["fit", "free", "none"], default="fit",
+                   help="element references subtracted before the per-atom mean/std: least squares on the training "
+                        "split, the free-atom energies (QM9: the network learns atomization energies), or none")
     t.add_argument("--max-hours", type=float, default=math.inf, help="stop after this wall time; run again to resume")
     t.add_argument("--n-train", type=int, default=None, help="training structures (QM9: the nested subset of this size)")
     t.add_argument("--n-val", type=int, default=None)
@@ -119,7 +122,7 @@ def run(args, argv=None):
     config = TrainConfig(
         rho=args.rho, lr=args.lr, batch_size=args.batch_size, max_epochs=args.epochs, lr_patience=args.lr_patience,
         early_stopping=args.early_stopping, seed=args.seed, max_seconds=args.max_hours * 3600,
-        ema_decay=args.ema,
+        ema_decay=args.ema, atomref=args.atomref,
     )
     run_dir = Path(args.run_dir)
     command = "python -m minischnet " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))

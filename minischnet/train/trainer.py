@@ -45,7 +45,7 @@ class TrainConfig:
     clip_grad_norm: float = 10.0
     seed: int = 0
     max_seconds: float = math.inf  # wall-clock budget for this call of fit(); resume continues
-    fit_atomref: bool = True
+    atomref: str = "fit"  # "fit" (least squares), "free" (the data set's free-atom energies), "none"
     ema_decay: float = 0.0  # 0: no moving average of the weights; e.g. 0.999 averages about 1000 steps
 
     @property
@@ -99,7 +99,12 @@ class Trainer:
         if self.run_dir is not None and (self.run_dir / "checkpoint.pt").exists():
             saved_ema = self._resume()
         else:
-            scale = fit_output_scale(self.train_set, np.arange(len(self.train_set)), self.model.max_z, self.config.fit_atomref)
+            refs = self.config.atomref
+            if refs == "free":
+                if getattr(dataset, "free_atom_energies", None) is None:
+                    raise ValueError(f"atomref='free' needs free-atom energies, and {dataset.name} has none (QM9 has)")
+                refs = dataset.free_atom_energies[: self.model.max_z + 1]
+            scale = fit_output_scale(self.train_set, np.arange(len(self.train_set)), self.model.max_z, refs)
             apply_output_scale(self.model, *scale)
         if distributed:  # every process starts from rank 0's weights
             for tensor in self.model.state_dict().values():
@@ -128,6 +133,11 @@ class Trainer:
         history = state["history"]
         history.setdefault("val_loss", [math.nan] * len(history["epoch"]))  # checkpoints from before val_loss
         self.history = History(**history)
+        saved_atomref = state.get("config", {}).get("atomref", "fit")
+        if saved_atomref != self.config.atomref:
+            # the output scale is fitted once, at the start; a resumed run keeps the one it has
+            raise ValueError(f"{self.run_dir} was started with atomref={saved_atomref!r} (--atomref {saved_atomref}), "
+                             f"not {self.config.atomref!r}: resume it the same way, or use a new run dir")
         started_with = state.get("config", {}).get("lr", self.config.lr)
         if self.config.lr != started_with:
             # A different --lr on resume is a manual decay (or raise): it applies from this epoch on, and
