@@ -133,12 +133,13 @@ class Trainer:
         history = state["history"]
         history.setdefault("val_loss", [math.nan] * len(history["epoch"]))  # checkpoints from before val_loss
         self.history = History(**history)
-        saved_atomref = state.get("config", {}).get("atomref", "fit")
+        saved_config = state.get("config", {})
+        saved_atomref = saved_config.get("atomref", "fit")
         if saved_atomref != self.config.atomref:
             # the output scale is fitted once, at the start; a resumed run keeps the one it has
             raise ValueError(f"{self.run_dir} was started with atomref={saved_atomref!r} (--atomref {saved_atomref}), "
                              f"not {self.config.atomref!r}: resume it the same way, or use a new run dir")
-        started_with = state.get("config", {}).get("lr", self.config.lr)
+        started_with = saved_config.get("lr", self.config.lr)
         if self.config.lr != started_with:
             # A different --lr on resume is a manual decay (or raise): it applies from this epoch on, and
             # the checkpoint records it, so resuming again with the same --lr changes nothing more.
