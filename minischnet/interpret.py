@@ -5,6 +5,7 @@ bond_scan          energies along a stretched bond (smooth for continuous filter
 local_potential    Abb. 4: the energy a probe atom would contribute at points around a molecule
 probe_surface      where to put the probes: a closed shell at a fixed distance outside the atoms
 energy_by_partner  Abb. 4's background: the atom-wise energies a model gives, e.g., hydrogens on C, N and O
+lowest_nearest     Abb. 4's reading: which atoms the lowest points of a potential lie next to
 embedding_pca      Abb. 5: the leading principal components of the element embeddings
 ordering           Abb. 5: does a series of elements (H, Li, Na, ...) appear in order along a line?
 group_clustering   Abb. 5: are elements of one group closer to each other than to the rest?
@@ -70,6 +71,17 @@ def probe_surface(atoms, distance: float = 1.8, points_per_atom: int = 400) -> n
     candidates = (atoms.positions[:, None, :] + distance * sphere[None]).reshape(-1, 3)
     nearest = np.linalg.norm(candidates[:, None, :] - atoms.positions[None], axis=-1).min(axis=1)
     return candidates[nearest > distance - 1e-9]
+
+
+def lowest_nearest(atoms, points, potential, share: float = 0.03) -> dict:
+    """{"O0": count, ...}: the atom (symbol and index) that each of the lowest ``share`` of
+    ``points`` (by ``potential``) is nearest to; a compact reading of where a potential is low."""
+    points, potential = np.asarray(points, dtype=np.float64), np.asarray(potential)
+    if len(points) != len(potential):
+        raise ValueError(f"{len(points)} points but {len(potential)} potential values")
+    low = points[np.argsort(potential)[: max(1, int(share * len(points)))]]
+    nearest = np.linalg.norm(low[:, None] - atoms.positions[None], axis=-1).argmin(axis=1)
+    return {f"{atoms[i].symbol}{i}": int(n) for i, n in zip(*np.unique(nearest, return_counts=True))}
 
 
 def energy_by_partner(model, molecules, element="H", batch_size: int = 200) -> dict:

@@ -129,3 +129,16 @@ def test_energy_by_partner_groups_each_atom_by_its_nearest_neighbour(model):
         X = m.get_chemical_symbols().index(heavy)
         bonded = [i for i in np.flatnonzero(m.numbers == 1) if m.get_distance(int(i), X) < 1.1]  # O-H, N-H bonds
         np.testing.assert_allclose(groups[heavy], e[bonded], rtol=1e-10)
+
+
+def test_lowest_nearest_names_the_atoms_beside_the_lowest_points():
+    from minischnet.interpret import lowest_nearest
+
+    pair = Atoms("OC", positions=[[0, 0, 0], [3, 0, 0]])
+    points = np.array([[x, 1.0, 0.0] for x in np.linspace(-1, 4, 100)])
+    potential = points[:, 0] ** 2  # lowest near x = 0, beside the oxygen
+    assert lowest_nearest(pair, points, potential, share=0.2) == {"O0": 20}
+    assert lowest_nearest(pair, points, -potential, share=0.2) == {"C1": 20}  # lowest now at the far end, x = 4
+    assert lowest_nearest(pair, points, potential, share=0.0) == {"O0": 1}  # at least one point
+    with pytest.raises(ValueError, match="100 points but 99"):
+        lowest_nearest(pair, points, potential[:-1])

@@ -1,0 +1,45 @@
+"""Abb. 4's partition study: its committed numbers are what the committed models give."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import minischnet
+from minischnet.data import qm9, qm9_split
+from minischnet.interpret import energy_by_partner
+from minischnet.make_figures import n_formylformamide
+from minischnet.partition_study import partition_row
+
+ROOT = Path(__file__).parents[1]
+STUDY = ROOT / "data" / "results" / "abb4_partition" / "partition.json"
+
+
+@pytest.fixture(scope="module")
+def study():
+    return json.loads(STUDY.read_text())
+
+
+def test_every_row_names_a_committed_model_and_its_training(study):
+    for row in study["rows"]:
+        model = minischnet.load(ROOT / row["model"])
+        assert (row["n_train"], row["test_energy_mae"], row["epochs"]) == (
+            model.info["n_train"], model.info["test_energy_mae"], model.info["epochs"])
+        assert row["gap_O_minus_C"] == pytest.approx(row["h_energy_mean"]["O"] - row["h_energy_mean"]["C"], abs=1e-12)
+
+
+@pytest.mark.parametrize("which", [0, -1])
+def test_a_row_is_reproduced_from_its_model(study, which):
+    row = study["rows"][which]
+    n = int(study["molecules"].split()[2])
+    ds = qm9()
+    molecules = [ds[int(i)] for i in qm9_split("test")[:n]]
+    model = minischnet.load(ROOT / row["model"])
+    again = partition_row(model, molecules, n_formylformamide(ds)[0], distance=row["shell_distance"])
+    for partner in ("C", "N", "O"):
+        assert again["h_energy_mean"][partner] == pytest.approx(row["h_energy_mean"][partner], abs=1e-4)
+    assert again["lowest_3_percent_nearest"] == row["lowest_3_percent_nearest"]
+    # and the means are those of energy_by_partner on the same molecules, by an independent count
+    groups = energy_by_partner(model, molecules[:50], "H")
+    assert sum(len(g) for g in groups.values()) == sum(int((m.numbers == 1).sum()) for m in molecules[:50])
