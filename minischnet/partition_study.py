@@ -25,6 +25,9 @@ def partition_row(model, molecules, probe_molecule, distance: float = 1.2, point
     from .interpret import energy_by_partner, local_potential, lowest_nearest, probe_surface
 
     groups = energy_by_partner(model, molecules, "H")
+    missing = {"C", "N", "O"} - set(groups)
+    if missing:
+        raise ValueError(f"no hydrogen bonded to {', '.join(sorted(missing))} in these {len(molecules)} molecules: use more")
     mean = {partner: float(e.mean()) for partner, e in groups.items()}
     points = probe_surface(probe_molecule, distance=distance, points_per_atom=points_per_atom)
     potential = local_potential(model, probe_molecule, points, probe="H")

@@ -43,3 +43,11 @@ def test_a_row_is_reproduced_from_its_model(study, which):
     # and the means are those of energy_by_partner on the same molecules, by an independent count
     groups = energy_by_partner(model, molecules[:50], "H")
     assert sum(len(g) for g in groups.values()) == sum(int((m.numbers == 1).sum()) for m in molecules[:50])
+
+
+def test_too_few_molecules_is_a_clear_error():
+    from ase.build import molecule
+
+    model = minischnet.load(ROOT / "data" / "models" / "qm9_schnet.pt")
+    with pytest.raises(ValueError, match="no hydrogen bonded to N, O"):
+        partition_row(model, [molecule("CH4")], molecule("HCOOH"))
