@@ -77,7 +77,8 @@ def main(argv=None):
     args.out.parent.mkdir(parents=True, exist_ok=True)
     argv = sys.argv[1:] if argv is None else argv
     result = {"command": "python -m minischnet.partition_study " + " ".join(argv),
-              "molecules": f"the first {args.molecules} of qm9_split('test')", "rows": rows}
+              "molecules": f"the first {args.molecules} of qm9_split('test')",
+              "n_molecules": args.molecules, "rows": rows}
     args.out.write_text(json.dumps(result, indent=1) + "\n")
 
 

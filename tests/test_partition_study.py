@@ -32,7 +32,7 @@ def test_every_row_names_a_committed_model_and_its_training(study):
 @pytest.mark.parametrize("which", [0, -1])
 def test_a_row_is_reproduced_from_its_model(study, which):
     row = study["rows"][which]
-    n = int(study["molecules"].split()[2])
+    n = study["n_molecules"]
     ds = qm9()
     molecules = [ds[int(i)] for i in qm9_split("test")[:n]]
     model = minischnet.load(ROOT / row["model"])
