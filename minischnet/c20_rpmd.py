@@ -86,6 +86,15 @@ def weights_hash(model) -> str:
     return digest.hexdigest()[:16]
 
 
+def same_potential(a: str, b: str) -> bool:
+    """Whether two potential ids name the same forces: for models, the same weights (a copy of the
+    file under another name is the same potential); otherwise the same method."""
+    key = " weights sha256:"
+    if key in a and key in b:
+        return a.split(key)[1] == b.split(key)[1]
+    return a == b
+
+
 def simulate(calc, atoms, P, args, out: Path, potential_id: str = "") -> dict:
     """Run (or resume) the P-bead trajectory in ``out``; ``potential_id`` names the potential, and a
     saved state made with another one is refused rather than continued with different forces."""
@@ -96,7 +105,7 @@ def simulate(calc, atoms, P, args, out: Path, potential_id: str = "") -> dict:
            **{k: np.zeros(0) for k in SERIES}}
     if path.exists():
         saved = np.load(path, allow_pickle=True)
-        if "potential_id" in saved and str(saved["potential_id"]) != potential_id:
+        if "potential_id" in saved and not same_potential(str(saved["potential_id"]), potential_id):
             raise ValueError(f"{path} was made with another potential ({saved['potential_id']}), not {potential_id}: "
                              "continuing it would mix two force fields; use a new --out or delete the file")
         md.load_state(saved["state"].item())

@@ -35,11 +35,18 @@ def test_study_runs_and_resumes(tmp_path):
     # a new description of the same weights is the same potential: the run continues
     minischnet.save(model, tmp_path / "m.pt", note="described again")
     main(common + ["--steps", "60"])
+    # so is the same file under another name (a model kept aside when a newer one is shipped)
+    (tmp_path / "kept.pt").write_bytes((tmp_path / "m.pt").read_bytes())
+    main([a if a != str(tmp_path / "m.pt") else str(tmp_path / "kept.pt") for a in common] + ["--steps", "70"])
+    assert json.loads((tmp_path / "out" / "summary.json").read_text())["P8"]["steps"] == 70
     # a trajectory is never continued with another model: that would mix two force fields
     torch.manual_seed(1)
     minischnet.save(minischnet.SchNet(16, 1, 10, 5.0).eval(), tmp_path / "m.pt")
     with pytest.raises(ValueError, match="another potential"):
         main(common + ["--steps", "80"])
+    from minischnet.c20_rpmd import same_potential
+
+    assert same_potential("GFN2-xTB (tblite)", "GFN2-xTB (tblite)") and not same_potential("GFN2-xTB (tblite)", "m.pt weights sha256:ab")
 
 
 def test_c20_has_thirty_bonds():
