@@ -82,17 +82,18 @@ def test_gfn2_reference_run(tmp_path):
 
 def test_shipped_long_runs():
     """The 1.25 ns runs (data/results/c20_rpmd_long, as far as they have got) are driven by the
-    shipped C20 model, P = 1 has the classical kinetic energy, and P = 8 agrees with the GFN2-xTB
+    C20 model of epoch 218 (shipped until session 12, kept as c20_schnet_epoch218.pt), P = 1 has
+    the classical kinetic energy, and P = 8 agrees with the GFN2-xTB
     RPMD of data/results/c20_rpmd_gfn2 (an independent potential) within three combined errors."""
     from pathlib import Path
 
     from minischnet.c20_rpmd import block_error, weights_hash
 
     root = Path(__file__).resolve().parents[1] / "data" / "results"
-    model = minischnet.load(root.parent / "models" / "c20_schnet.pt")
+    model = minischnet.load(root.parent / "models" / "c20_schnet_epoch218.pt")
     runs = {P: np.load(root / "c20_rpmd_long" / f"P{P}.npz", allow_pickle=True) for P in (1, 8)}
     for P, run in runs.items():
-        assert str(run["potential_id"]) == f"c20_schnet.pt weights sha256:{weights_hash(model)}"
+        assert str(run["potential_id"]) == f"c20_schnet.pt weights sha256:{weights_hash(model)}"  # its name then
         steps = run["state"].item()["step_count"]
         assert len(run["kinetic_cv"]) == (steps - 2000) // 10  # every 10th step after equilibration
         # C20 has 190 pairs; the histogram spans 1.0-4.6 Å, and the rare pair stretched past it is not counted
@@ -112,3 +113,22 @@ def test_shipped_long_runs():
         for P in [P for P in (1, 8) if f"P{P}" in written]:
             assert written[f"P{P}"]["steps"] == runs[P]["state"].item()["step_count"]
             assert written[f"P{P}"]["kinetic_cv_eV"][0] == pytest.approx(runs[P]["kinetic_cv"].mean(), rel=1e-12)
+
+
+def test_shipped_check_run():
+    """The check inside the dynamics (data/results/c20_rpmd_check: P = 8, 300 K, 5 ps) is driven by the
+    shipped C20 model and agrees with the same RPMD on GFN2-xTB itself within three combined errors
+    in every observable, the absolute potential energy included."""
+    from pathlib import Path
+
+    from minischnet.c20_rpmd import weights_hash
+
+    root = Path(__file__).resolve().parents[1] / "data" / "results"
+    model = minischnet.load(root.parent / "models" / "c20_schnet.pt")
+    check = json.loads((root / "c20_rpmd_check" / "summary.json").read_text())
+    gfn2 = json.loads((root / "c20_rpmd_gfn2" / "summary.json").read_text())
+    assert check["potential_id"] == f"c20_schnet.pt weights sha256:{weights_hash(model)}"
+    assert check["P8"]["steps"] == gfn2["P8"]["steps"] == 10000
+    for key in ("kinetic_cv_eV", "bond_length_mean_A", "bond_length_spread_A", "radius_of_gyration_A", "potential_eV"):
+        (a, ea), (b, eb) = check["P8"][key], gfn2["P8"][key]
+        assert abs(a - b) < 3 * np.hypot(ea, eb), key
