@@ -1,6 +1,7 @@
 """The C20 RPMD study runs, resumes, and its classical limit has the closed-form kinetic energy."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -8,7 +9,9 @@ import torch
 from ase import units
 
 import minischnet
-from minischnet.c20_rpmd import main
+from minischnet.c20_rpmd import block_error, main, same_potential, weights_hash
+
+RESULTS = Path(__file__).resolve().parents[1] / "data" / "results"
 
 
 def test_study_runs_and_resumes(tmp_path):
@@ -44,8 +47,6 @@ def test_study_runs_and_resumes(tmp_path):
     minischnet.save(minischnet.SchNet(16, 1, 10, 5.0).eval(), tmp_path / "m.pt")
     with pytest.raises(ValueError, match="another potential"):
         main(common + ["--steps", "80"])
-    from minischnet.c20_rpmd import same_potential
-
     assert same_potential("GFN2-xTB (tblite)", "GFN2-xTB (tblite)") and not same_potential("GFN2-xTB (tblite)", "m.pt weights sha256:ab")
 
 
@@ -83,13 +84,9 @@ def test_gfn2_reference_run(tmp_path):
 def test_shipped_long_runs():
     """The 1.25 ns runs (data/results/c20_rpmd_long, as far as they have got) are driven by the
     C20 model of epoch 218 (shipped until session 12, kept as c20_schnet_epoch218.pt), P = 1 has
-    the classical kinetic energy, and P = 8 agrees with the GFN2-xTB
-    RPMD of data/results/c20_rpmd_gfn2 (an independent potential) within three combined errors."""
-    from pathlib import Path
-
-    from minischnet.c20_rpmd import block_error, weights_hash
-
-    root = Path(__file__).resolve().parents[1] / "data" / "results"
+    the classical kinetic energy, and P = 8 agrees with the GFN2-xTB RPMD of
+    data/results/c20_rpmd_gfn2 (an independent potential) within three combined errors."""
+    root = RESULTS
     model = minischnet.load(root.parent / "models" / "c20_schnet_epoch218.pt")
     runs = {P: np.load(root / "c20_rpmd_long" / f"P{P}.npz", allow_pickle=True) for P in (1, 8)}
     for P, run in runs.items():
@@ -119,11 +116,7 @@ def test_shipped_check_run():
     """The check inside the dynamics (data/results/c20_rpmd_check: P = 8, 300 K, 5 ps) is driven by the
     shipped C20 model and agrees with the same RPMD on GFN2-xTB itself within three combined errors
     in every observable, the absolute potential energy included."""
-    from pathlib import Path
-
-    from minischnet.c20_rpmd import weights_hash
-
-    root = Path(__file__).resolve().parents[1] / "data" / "results"
+    root = RESULTS
     model = minischnet.load(root.parent / "models" / "c20_schnet.pt")
     check = json.loads((root / "c20_rpmd_check" / "summary.json").read_text())
     gfn2 = json.loads((root / "c20_rpmd_gfn2" / "summary.json").read_text())
