@@ -51,8 +51,11 @@ def filter_figure(model, atoms, i, j, distances, bin_width=0.1, path=None):
     return _finish(fig, path)
 
 
-def local_potential_figure(atoms, points, potential, path=None, cmap="coolwarm_r"):
-    """Abb. 4: the probe energy on the surface points (3D scatter), atoms drawn in CPK colors."""
+def local_potential_figure(atoms, points, potential, path=None, cmap="coolwarm_r", label="local potential (eV)"):
+    """Abb. 4: the probe energy on the surface points (3D scatter), atoms drawn in CPK colors.
+
+    Also for any other energy on the same points, e.g. ``interpret.insertion_energy``: name it in ``label``.
+    """
     plt = _plt()
     from ase.data.colors import jmol_colors
 
@@ -60,7 +63,7 @@ def local_potential_figure(atoms, points, potential, path=None, cmap="coolwarm_r
     ax = fig.add_subplot(projection="3d")
     sc = ax.scatter(*points.T, c=potential, cmap=cmap, s=6, alpha=0.6)
     ax.scatter(*atoms.positions.T, c=[jmol_colors[z] for z in atoms.numbers], s=250, edgecolors="k", depthshade=False)
-    fig.colorbar(sc, ax=ax, shrink=0.7, label="local potential (eV)")
+    fig.colorbar(sc, ax=ax, shrink=0.7, label=label)
     ax.set_axis_off()
     ax.set_box_aspect(np.ptp(points, axis=0))
     return _finish(fig, path)

@@ -4,6 +4,7 @@ discretized        Abb. 2: the same model with a discrete (binned) filter, as an
 bond_scan          energies along a stretched bond (smooth for continuous filters, steps for discrete)
 local_potential    Abb. 4: the energy a probe atom would contribute at points around a molecule
 probe_surface      where to put the probes: a closed shell at a fixed distance outside the atoms
+insertion_energy   Abb. 4's physical counterpart: E(molecule + probe) - E(molecule) - E(probe), any calculator
 energy_by_partner  Abb. 4's background: the atom-wise energies a model gives, e.g., hydrogens on C, N and O
 lowest_nearest     Abb. 4's reading: which atoms the lowest points of a potential lie next to
 embedding_pca      Abb. 5: the leading principal components of the element embeddings
@@ -71,6 +72,50 @@ def probe_surface(atoms, distance: float = 1.8, points_per_atom: int = 400) -> n
     candidates = (atoms.positions[:, None, :] + distance * sphere[None]).reshape(-1, 3)
     nearest = np.linalg.norm(candidates[:, None, :] - atoms.positions[None], axis=-1).min(axis=1)
     return candidates[nearest > distance - 1e-9]
+
+
+def insertion_energy(calculator, atoms, points, probe="H", batch_size: int = 256) -> np.ndarray:
+    """Energy (eV) of putting a probe atom at each of ``points`` (n_points, 3), Å, beside ``atoms``:
+
+        E(atoms + probe at r) - E(atoms) - E(probe alone),
+
+    everything interacting and nothing relaxed. This is what quantum chemistry can say about where
+    an atom is attracted (Abb. 4's "ein Wasserstoffatom wird stärker angezogen"), so it is the
+    independent check on ``local_potential``: run it with a reference method, e.g.
+    ``tblite.ase.TBLite(method="GFN2-xTB")``, or with ``minischnet.Calculator(model)`` to compare a
+    model's total-energy answer with its masked probe. Any ASE calculator works; one with
+    ``calculate_batch`` (minischnet's) evaluates ``batch_size`` structures per call. The structures
+    with a probe usually have an odd number of electrons: a quantum-chemistry calculator must accept
+    that (tblite does: it occupies the unpaired electron itself).
+    """
+    from ase import Atoms
+
+    z_probe = atomic_numbers[probe] if isinstance(probe, str) else int(probe)
+    points = np.atleast_2d(np.asarray(points, dtype=np.float64))
+    if points.shape[1:] != (3,):
+        raise ValueError(f"points must have shape (n_points, 3), got {points.shape}")
+    structures = []
+    for p in points:
+        with_probe = atoms.copy()
+        with_probe.append(z_probe)
+        with_probe.positions[-1] = p
+        structures.append(with_probe)
+    alone = Atoms(numbers=[z_probe], cell=atoms.cell, pbc=atoms.pbc)
+    if hasattr(calculator, "calculate_batch"):
+        energies = []
+        for start in range(0, len(structures), batch_size):
+            energies += calculator.calculate_batch(structures[start : start + batch_size])[0]
+        e_molecule, e_probe = calculator.calculate_batch([atoms.copy(), alone])[0]
+    else:
+
+        def energy(a):
+            a = a.copy()
+            a.calc = calculator
+            return a.get_potential_energy()
+
+        energies = [energy(a) for a in structures]
+        e_molecule, e_probe = energy(atoms), energy(alone)
+    return np.asarray(energies, dtype=np.float64) - e_molecule - e_probe
 
 
 def lowest_nearest(atoms, points, potential, share: float = 0.03) -> dict:

@@ -5,6 +5,8 @@
 Abb. 2  abb2_filters.png           continuous vs discrete filters: C=O stretch of formamide (QM9 model)
 Abb. 4  abb4_local_potential.png   H-probe potential around N-formylformamide (QM9 model), and
         abb4_local_potential_minus_H.png  the same with the hydrogen on nitrogen removed
+        abb4_gfn2_insertion.png, abb4_gfn2_insertion_minus_H.png  their check by quantum chemistry: the
+                                   GFN2-xTB energy of putting a hydrogen there (when tblite is installed)
 Abb. 5  abb5_embeddings_qm9.png    element embeddings of the QM9 model; abb5_embeddings_materials.png
                                    of the crystal model (when data/models/materials_schnet.pt exists)
 Abb. 6  abb6_learning_curve.png    from data/results/learning_curve/learning_curve.csv
@@ -79,6 +81,19 @@ def main(argv=None):
         coords, explained = embedding_pca(model, elements)
         embedding_figure(coords, elements, explained, path=args.out / "abb5_embeddings_qm9.png")
         made += ["abb2_filters.png", "abb4_local_potential.png", "abb4_local_potential_minus_H.png", "abb5_embeddings_qm9.png"]
+        try:
+            from tblite.ase import TBLite
+        except ImportError:
+            print("skipped the GFN2-xTB check of Abb. 4: tblite is not installed (pip install tblite)")
+        else:
+            from .interpret import insertion_energy
+
+            for atoms, name in ((mol, "abb4_gfn2_insertion.png"), (radical, "abb4_gfn2_insertion_minus_H.png")):
+                points = probe_surface(atoms, distance=args.probe_distance, points_per_atom=300)
+                energies = insertion_energy(TBLite(method="GFN2-xTB", verbosity=0), atoms, points)
+                local_potential_figure(atoms, points, energies, path=args.out / name,
+                                       label="GFN2-xTB: E(+H) - E - E(H) (eV)")
+                made.append(name)
     else:
         print(f"skipped Abb. 2, 4 and the QM9 part of Abb. 5: {qm9_model_path} is missing")
     materials_model_path = root / "models" / "materials_schnet.pt"

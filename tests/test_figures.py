@@ -67,6 +67,7 @@ def test_make_figures_regenerates_from_shipped_files(tmp_path, capsys):
 
     main(["--out", str(tmp_path)])
     for name in ("abb2_filters.png", "abb4_local_potential.png", "abb4_local_potential_minus_H.png",
+                 "abb4_gfn2_insertion.png", "abb4_gfn2_insertion_minus_H.png",
                  "abb5_embeddings_qm9.png", "abb6_learning_curve.png", "abb6_c20_distances.png"):
         assert (tmp_path / name).stat().st_size > 10_000, name
 

@@ -1,5 +1,7 @@
 """Interpretation: local chemical potentials with a probe the molecule cannot feel."""
 
+import importlib.util
+
 import numpy as np
 import pytest
 import torch
@@ -142,3 +144,65 @@ def test_lowest_nearest_names_the_atoms_beside_the_lowest_points():
     assert lowest_nearest(pair, points, potential, share=0.0) == {"O0": 1}  # at least one point
     with pytest.raises(ValueError, match="100 points but 99"):
         lowest_nearest(pair, points, potential[:-1])
+
+
+def test_insertion_energy_is_the_pair_sum_for_a_pair_potential(rng):
+    """Lennard-Jones is pairwise additive: putting a probe in adds exactly sum_i phi(|r - r_i|)."""
+    from ase.calculators.lj import LennardJones
+
+    from minischnet.interpret import insertion_energy
+
+    sigma, epsilon, rc = 1.1, 0.02, 6.0
+    mol = molecule("CH3CHO")
+    points = mol.positions.mean(axis=0) + rng.normal(0, 2.5, (12, 3))
+    r = np.linalg.norm(points[:, None] - mol.positions[None], axis=-1)
+    phi = 4 * epsilon * ((sigma / r) ** 12 - (sigma / r) ** 6) - 4 * epsilon * ((sigma / rc) ** 12 - (sigma / rc) ** 6)
+    expected = np.where(r < rc, phi, 0.0).sum(axis=1)
+    got = insertion_energy(LennardJones(sigma=sigma, epsilon=epsilon, rc=rc, smooth=False), mol, points, probe="Ar")
+    np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-14)
+
+
+def test_insertion_energy_of_a_model_unlike_its_masked_probe(model, rng):
+    from minischnet.interpret import insertion_energy
+
+    mol = molecule("HCOOH")
+    points = mol.positions.mean(axis=0) + rng.normal(0, 1.5, (20, 3))
+    calc = minischnet.Calculator(model)
+    got = insertion_energy(calc, mol, points, batch_size=6)
+    # the same from eq. (3)'s totals, one structure at a time
+    total = lambda Z, R: model(minischnet.collate([(Z, R)], CUTOFF)).item()
+    e_mol, e_h = total(mol.numbers, mol.positions), total(np.array([1]), np.zeros((1, 3)))
+    expected = [total(np.append(mol.numbers, 1), np.vstack([mol.positions, p])) - e_mol - e_h for p in points]
+    np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
+    # beyond the cutoff nothing interacts: exactly zero
+    assert insertion_energy(calc, mol, [[0.0, 0.0, CUTOFF + 5.0]])[0] == pytest.approx(0.0, abs=1e-12)
+    # the molecule's response to the probe is what the masked local potential leaves out
+    masked = local_potential(model, mol, points) - e_h
+    assert np.abs(got - masked).max() > 1e-3
+    with pytest.raises(ValueError, match="points"):
+        insertion_energy(calc, mol, np.zeros(5))
+
+
+@pytest.mark.skipif(importlib.util.find_spec("tblite") is None, reason="needs tblite (CI installs it)")
+def test_gfn2_xtb_binds_a_hydrogen_at_the_oxygens_and_at_a_vacancy():
+    """The chemistry Abb. 4 reads off its network, checked with quantum chemistry: on the 1.2 Å
+    shell around N-formylformamide a hydrogen is bound most strongly beside the oxygens (C=O -> C-OH),
+    and with the N-H hydrogen removed, at its vacancy."""
+    from tblite.ase import TBLite
+
+    from minischnet.data import qm9
+    from minischnet.interpret import insertion_energy, lowest_nearest, probe_surface
+    from minischnet.make_figures import n_formylformamide
+
+    mol, radical = n_formylformamide(qm9())
+    vacancy = next(p for p in mol.positions if np.linalg.norm(radical.positions - p, axis=1).min() > 1e-6)
+    xtb = TBLite(method="GFN2-xTB", verbosity=0)
+    points = probe_surface(mol, distance=1.2, points_per_atom=100)
+    E = insertion_energy(xtb, mol, points)
+    assert set(lowest_nearest(mol, points, E)) == {"O0", "O4"}
+    assert E.min() < -0.8  # bound by more than 0.8 eV there ...
+    assert np.median(E) > 0.2  # ... while most of the shell repels (median 0.4 eV)
+    points = probe_surface(radical, distance=1.2, points_per_atom=100)
+    E = insertion_energy(xtb, radical, points)
+    assert np.linalg.norm(points[np.argmin(E)] - vacancy) < 0.5
+    assert E.min() < -4.0  # the N-H bond back

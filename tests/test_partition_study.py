@@ -10,7 +10,7 @@ import minischnet
 from minischnet.data import qm9, qm9_split
 from minischnet.interpret import energy_by_partner
 from minischnet.make_figures import n_formylformamide
-from minischnet.partition_study import partition_row
+from minischnet.partition_study import partition_row, reference_shell
 
 ROOT = Path(__file__).parents[1]
 STUDY = ROOT / "data" / "results" / "abb4_partition" / "partition.json"
@@ -29,17 +29,37 @@ def test_every_row_names_a_committed_model_and_its_training(study):
         assert row["gap_O_minus_C"] == pytest.approx(row["h_energy_mean"]["O"] - row["h_energy_mean"]["C"], abs=1e-12)
 
 
+@pytest.fixture(scope="module")
+def reference(study):
+    """GFN2-xTB on the study's shell, computed again (about 10 s): the committed summary is its answer."""
+    ref = reference_shell(n_formylformamide(qm9())[0], study["reference"]["shell_distance"],
+                          study["reference"]["points_per_atom"])
+    for key in ("min", "median", "max"):
+        assert ref[key] == pytest.approx(study["reference"][key], abs=1e-5)
+    assert ref["lowest_3_percent_nearest"] == study["reference"]["lowest_3_percent_nearest"]
+    return ref
+
+
+def test_gfn2_xtb_puts_the_lowest_shell_points_beside_the_oxygens(study, reference):
+    assert set(study["reference"]["lowest_3_percent_nearest"]) == {"O0", "O4"}
+
+
 @pytest.mark.parametrize("which", [0, -1])
-def test_a_row_is_reproduced_from_its_model(study, which):
+def test_a_row_is_reproduced_from_its_model(study, reference, which):
     row = study["rows"][which]
     n = study["n_molecules"]
     ds = qm9()
     molecules = [ds[int(i)] for i in qm9_split("test")[:n]]
     model = minischnet.load(ROOT / row["model"])
-    again = partition_row(model, molecules, n_formylformamide(ds)[0], distance=row["shell_distance"])
+    again = partition_row(model, molecules, n_formylformamide(ds)[0], distance=row["shell_distance"],
+                          reference=reference["energies"])
     for partner in ("C", "N", "O"):
         assert again["h_energy_mean"][partner] == pytest.approx(row["h_energy_mean"][partner], abs=1e-4)
     assert again["lowest_3_percent_nearest"] == row["lowest_3_percent_nearest"]
+    for key in ("masked_vs_reference", "insertion_vs_reference"):
+        for kind in ("pearson", "spearman"):
+            assert again[key][kind] == pytest.approx(row[key][kind], abs=1e-3)
+    assert again["insertion_lowest_3_percent_nearest"] == row["insertion_lowest_3_percent_nearest"]
     # and the means are those of energy_by_partner on the same molecules, by an independent count
     groups = energy_by_partner(model, molecules[:50], "H")
     assert sum(len(g) for g in groups.values()) == sum(int((m.numbers == 1).sum()) for m in molecules[:50])
@@ -51,3 +71,6 @@ def test_too_few_molecules_is_a_clear_error():
     model = minischnet.load(ROOT / "data" / "models" / "qm9_schnet.pt")
     with pytest.raises(ValueError, match="no hydrogen bonded to N, O"):
         partition_row(model, [molecule("CH4")], molecule("HCOOH"))
+    acid = molecule("HCOOH")
+    with pytest.raises(ValueError, match="reference has"):
+        partition_row(model, [molecule("CH3OH"), molecule("CH3CONH2")], acid, points_per_atom=20, reference=np.zeros(3))
