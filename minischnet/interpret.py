@@ -5,6 +5,7 @@ bond_scan          energies along a stretched bond (smooth for continuous filter
 local_potential    Abb. 4: the energy a probe atom would contribute at points around a molecule
 probe_surface      where to put the probes: a closed shell at a fixed distance outside the atoms
 insertion_energy   Abb. 4's physical counterpart: E(molecule + probe) - E(molecule) - E(probe), any calculator
+shift_partition    the same energies and forces, split differently among the atoms: what Abb. 4 rests on
 energy_by_partner  Abb. 4's background: the atom-wise energies a model gives, e.g., hydrogens on C, N and O
 lowest_nearest     Abb. 4's reading: which atoms the lowest points of a potential lie next to
 embedding_pca      Abb. 5: the leading principal components of the element embeddings
@@ -21,6 +22,7 @@ import torch
 from ase.data import atomic_numbers
 
 from .data.batch import collate
+from .nn.base import message_mask
 
 
 def local_potential(model, atoms, points, probe="H", batch_size: int = 512) -> np.ndarray:
@@ -116,6 +118,51 @@ def insertion_energy(calculator, atoms, points, probe="H", batch_size: int = 256
         energies = [energy(a) for a in structures]
         e_molecule, e_probe = energy(atoms), energy(alone)
     return np.asarray(energies, dtype=np.float64) - e_molecule - e_probe
+
+
+def shift_partition(model, delta: float, acceptor="H", donor="O", r_on: float = 1.3, r_off: float = 1.8):
+    """A copy of ``model`` with exactly the same energies and forces but another split of them (eq. 3).
+
+    Every ``acceptor`` atom (hydrogen) within ``r_off`` Å of a ``donor`` atom (oxygen) takes
+    ``-delta * s(d)`` eV into its atom-wise term and the donor takes ``+delta * s(d)``, with s = 1 up
+    to ``r_on`` and a cosine down to 0 at ``r_off``. Each pair's two shifts cancel, so the total
+    energy of every structure, and with it every force, is unchanged. Nothing a model is trained on
+    (energies, forces) can tell the two splits apart, yet a masked probe (``local_potential``) reads
+    off the split: the donor does not feel the probe, so the probe keeps its ``-delta * s(d)``.
+
+    This is the freedom behind Abb. 4: which atoms look attractive to a probe is a property of the
+    partition one training run happens to settle on, not of the energies.
+    """
+    if not 0 < r_on < r_off <= model.cutoff:
+        raise ValueError(f"need 0 < r_on < r_off <= the model's cutoff ({model.cutoff} Å), got r_on={r_on}, r_off={r_off}")
+    z_a = atomic_numbers[acceptor] if isinstance(acceptor, str) else int(acceptor)
+    z_d = atomic_numbers[donor] if isinstance(donor, str) else int(donor)
+    if z_a == z_d:
+        raise ValueError(f"acceptor and donor must be different elements, got {acceptor} twice")
+    shifted = copy.deepcopy(model).eval()
+    split = shifted.atom_energies  # the copy's own eq. (3) terms, bound before we replace them
+
+    def atom_energies(batch, R=None):
+        if R is None:
+            batch = batch.to(shifted.device, shifted.dtype)
+            R = batch.R
+        e = split(batch, R)  # (n_atoms,)
+        i, j = batch.idx_i, batch.idx_j  # one direction per pair
+        d = torch.linalg.vector_norm(R[j] - R[i] + batch.offsets, dim=1)  # (P,)
+        x = ((d - r_on) / (r_off - r_on)).clamp(0.0, 1.0)
+        s = delta * 0.5 * (torch.cos(np.pi * x) + 1.0)  # (P,), delta below r_on, 0 beyond r_off
+        keep = message_mask(batch)  # (2P,): [j -> i, i -> j]; a probe's partner does not feel it
+        to_i, to_j = (1.0, 1.0) if keep is None else (keep[: len(d)], keep[len(d) :])
+        Z = batch.Z
+        a_i = ((Z[i] == z_a) & (Z[j] == z_d)).to(s.dtype)  # i accepts from donor j
+        a_j = ((Z[j] == z_a) & (Z[i] == z_d)).to(s.dtype)  # j accepts from donor i
+        shift = torch.zeros_like(e)
+        shift = shift.index_add(0, i, s * (to_i * -a_i + to_i * a_j))  # what i feels of j
+        shift = shift.index_add(0, j, s * (to_j * a_i - to_j * a_j))  # what j feels of i
+        return e + shift
+
+    shifted.atom_energies = atom_energies
+    return shifted
 
 
 def lowest_nearest(atoms, points, potential, share: float = 0.03) -> dict:

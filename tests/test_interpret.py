@@ -206,3 +206,38 @@ def test_gfn2_xtb_binds_a_hydrogen_at_the_oxygens_and_at_a_vacancy():
     E = insertion_energy(xtb, radical, points)
     assert np.linalg.norm(points[np.argmin(E)] - vacancy) < 0.5
     assert E.min() < -4.0  # the N-H bond back
+
+
+def test_shift_partition_keeps_every_energy_and_force_and_moves_the_probe(model, rng):
+    from minischnet.interpret import shift_partition
+
+    delta, r_on, r_off = 0.7, 1.3, 1.8
+    shifted = shift_partition(model, delta, "H", "O", r_on=r_on, r_off=r_off)
+    # water and formic acid have O-H bonds; the rattled copies put some H-O distances on the switch
+    molecules = [molecule("H2O"), molecule("HCOOH"), molecule("CH3CH2OH")]
+    for m in list(molecules):
+        rattled = m.copy()
+        rattled.positions += rng.normal(0, 0.25, rattled.positions.shape)
+        molecules.append(rattled)
+    batch = minischnet.collate(molecules, CUTOFF)
+    E0, F0 = model.energy_and_forces(batch)
+    E1, F1 = shifted.energy_and_forces(batch)
+    torch.testing.assert_close(E1, E0, rtol=0, atol=1e-12)
+    torch.testing.assert_close(F1, F0, rtol=0, atol=1e-12)
+    # ... while the split moved: each O-H hydrogen of water hands exactly delta to its oxygen
+    water = minischnet.collate([molecules[0]], CUTOFF)
+    moved = (shifted.atom_energies(water) - model.atom_energies(water)).detach().numpy()
+    np.testing.assert_allclose(moved, [2 * delta, -delta, -delta], rtol=1e-12)  # O, H, H (H-H: no donor)
+    # a masked probe keeps its share: -delta * s(d), s from the switch in closed form
+    ethanol = molecules[2]
+    o = int(np.flatnonzero(ethanol.numbers == 8)[0])
+    points = ethanol.positions[o] + rng.normal(size=(40, 3)) * np.array([1.0, 1.0, 1.0])
+    d = np.linalg.norm(points - ethanol.positions[o], axis=1)
+    s = np.where(d < r_on, 1.0, np.where(d < r_off, 0.5 * (np.cos(np.pi * (d - r_on) / (r_off - r_on)) + 1), 0.0))
+    np.testing.assert_allclose(local_potential(shifted, ethanol, points) - local_potential(model, ethanol, points),
+                               -delta * s, rtol=1e-10, atol=1e-12)
+    assert (s > 0).sum() > 10 and (s == 0).sum() > 5  # the points hit both sides of the switch
+    with pytest.raises(ValueError, match="r_off <= the model's cutoff"):
+        shift_partition(model, delta, r_off=CUTOFF + 1)
+    with pytest.raises(ValueError, match="different elements"):
+        shift_partition(model, delta, "O", "O")
