@@ -25,6 +25,19 @@ from .data.batch import collate
 from .nn.base import message_mask
 
 
+def _z(element) -> int:
+    """Atomic number of ``element``, given as a symbol ("H") or a number (1)."""
+    return atomic_numbers[element] if isinstance(element, str) else int(element)
+
+
+def _points(points) -> np.ndarray:
+    """``points`` as a float64 (n_points, 3) array, or a ValueError that names the shape."""
+    points = np.atleast_2d(np.asarray(points, dtype=np.float64))
+    if points.shape[1:] != (3,):
+        raise ValueError(f"points must have shape (n_points, 3), got {points.shape}")
+    return points
+
+
 def local_potential(model, atoms, points, probe="H", batch_size: int = 512) -> np.ndarray:
     """Local chemical potential (eV) at each of ``points`` (n_points, 3), Å: Abb. 4.
 
@@ -33,10 +46,8 @@ def local_potential(model, atoms, points, probe="H", batch_size: int = 512) -> n
     representation is untouched: the probe's atom-wise energy contribution (the term of eq. 3)
     is then a property of the molecule at that point.
     """
-    z_probe = atomic_numbers[probe] if isinstance(probe, str) else int(probe)
-    points = np.atleast_2d(np.asarray(points, dtype=np.float64))
-    if points.shape[1:] != (3,):
-        raise ValueError(f"points must have shape (n_points, 3), got {points.shape}")
+    z_probe = _z(probe)
+    points = _points(points)
     n = len(atoms)
     Z = np.append(atoms.numbers, z_probe)
     was_training = model.training
@@ -92,10 +103,8 @@ def insertion_energy(calculator, atoms, points, probe="H", batch_size: int = 256
     """
     from ase import Atoms
 
-    z_probe = atomic_numbers[probe] if isinstance(probe, str) else int(probe)
-    points = np.atleast_2d(np.asarray(points, dtype=np.float64))
-    if points.shape[1:] != (3,):
-        raise ValueError(f"points must have shape (n_points, 3), got {points.shape}")
+    z_probe = _z(probe)
+    points = _points(points)
     structures = []
     for p in points:
         with_probe = atoms.copy()
@@ -135,8 +144,8 @@ def shift_partition(model, delta: float, acceptor="H", donor="O", r_on: float = 
     """
     if not 0 < r_on < r_off <= model.cutoff:
         raise ValueError(f"need 0 < r_on < r_off <= the model's cutoff ({model.cutoff} Å), got r_on={r_on}, r_off={r_off}")
-    z_a = atomic_numbers[acceptor] if isinstance(acceptor, str) else int(acceptor)
-    z_d = atomic_numbers[donor] if isinstance(donor, str) else int(donor)
+    z_a = _z(acceptor)
+    z_d = _z(donor)
     if z_a == z_d:
         raise ValueError(f"acceptor and donor must be different elements, got {acceptor} twice")
     shifted = copy.deepcopy(model).eval()
@@ -157,8 +166,8 @@ def shift_partition(model, delta: float, acceptor="H", donor="O", r_on: float = 
         a_i = ((Z[i] == z_a) & (Z[j] == z_d)).to(s.dtype)  # i accepts from donor j
         a_j = ((Z[j] == z_a) & (Z[i] == z_d)).to(s.dtype)  # j accepts from donor i
         shift = torch.zeros_like(e)
-        shift = shift.index_add(0, i, s * (to_i * -a_i + to_i * a_j))  # what i feels of j
-        shift = shift.index_add(0, j, s * (to_j * a_i - to_j * a_j))  # what j feels of i
+        shift = shift.index_add(0, i, s * to_i * (a_j - a_i))  # what i feels of j
+        shift = shift.index_add(0, j, s * to_j * (a_i - a_j))  # what j feels of i
         return e + shift
 
     shifted.atom_energies = atom_energies
@@ -185,7 +194,7 @@ def energy_by_partner(model, molecules, element="H", batch_size: int = 200) -> d
     potential follows from how it splits real molecules: if it gives hydrogens bonded to oxygen
     higher terms than hydrogens bonded to carbon, a probe beside an oxygen will not be low either.
     """
-    z = atomic_numbers[element] if isinstance(element, str) else int(element)
+    z = _z(element)
     was_training = model.training
     model.eval()
     groups: dict[str, list] = {}
@@ -241,7 +250,7 @@ def embedding_pca(model, elements) -> tuple[np.ndarray, np.ndarray]:
 
     Returns coordinates (n_elements, 2) and the fraction of the variance each component explains.
     """
-    Z = np.array([atomic_numbers[e] if isinstance(e, str) else int(e) for e in elements])
+    Z = np.array([_z(e) for e in elements])
     A = model.embedding.weight.detach().double().cpu().numpy()[Z]
     A = A - A.mean(axis=0)
     U, S, Vt = np.linalg.svd(A, full_matrices=False)
@@ -295,7 +304,7 @@ def group_clustering(coords, elements) -> float:
     "clusters by main group"); about 1: no such structure. Groups with one member present are skipped.
     """
     x = np.asarray(coords, dtype=float)
-    g = np.array([group(atomic_numbers[e] if isinstance(e, str) else int(e)) for e in elements])
+    g = np.array([group(_z(e)) for e in elements])
     d = np.linalg.norm(x[:, None] - x[None], axis=-1)
     pairs = ~np.eye(len(x), dtype=bool)
     same = (g[:, None] == g[None]) & pairs
