@@ -8,6 +8,7 @@ insertion_energy   Abb. 4's physical counterpart: E(molecule + probe) - E(molecu
 shift_partition    the same energies and forces, split differently among the atoms: what Abb. 4 rests on
 energy_by_partner  Abb. 4's background: the atom-wise energies a model gives, e.g., hydrogens on C, N and O
 lowest_nearest     Abb. 4's reading: which atoms the lowest points of a potential lie next to
+rank_at            Abb. 4's second reading: how low a potential lies at one place (a vacancy)
 embedding_pca      Abb. 5: the leading principal components of the element embeddings
 ordering           Abb. 5: does a series of elements (H, Li, Na, ...) appear in order along a line?
 group_clustering   Abb. 5: are elements of one group closer to each other than to the rest?
@@ -183,6 +184,28 @@ def lowest_nearest(atoms, points, potential, share: float = 0.03) -> dict:
     low = points[np.argsort(potential)[: max(1, int(share * len(points)))]]
     nearest = np.linalg.norm(low[:, None] - atoms.positions[None], axis=-1).argmin(axis=1)
     return {f"{atoms[i].symbol}{i}": int(n) for i, n in zip(*np.unique(nearest, return_counts=True))}
+
+
+def rank_at(points, potential, position, radius: float = 0.6) -> dict:
+    """How low ``potential`` on ``points`` lies at ``position`` (Å), e.g. where a hydrogen was removed:
+
+        share_above       the share of all points whose potential is above the mean of those within
+                          ``radius`` of ``position`` (1: the spot is lower than the whole shell)
+        n_near            how many points that mean is over
+        minimum_distance  how far (Å) the single lowest point is from ``position``
+
+    Abb. 4 asks that a removed hydrogen leave a low spot at its vacancy: ``share_above`` says
+    whether the spot is low, ``minimum_distance`` whether it is *the* minimum.
+    """
+    points, potential = _points(points), np.asarray(potential, dtype=np.float64)
+    if len(points) != len(potential):
+        raise ValueError(f"{len(points)} points but {len(potential)} potential values")
+    distance = np.linalg.norm(points - np.asarray(position, dtype=np.float64), axis=1)
+    near = distance < radius
+    if not near.any():
+        raise ValueError(f"no point within {radius} Å of {list(position)}: the nearest is {distance.min():.2f} Å away")
+    return {"share_above": float((potential > potential[near].mean()).mean()), "n_near": int(near.sum()),
+            "minimum_distance": float(distance[np.argmin(potential)])}
 
 
 def energy_by_partner(model, molecules, element="H", batch_size: int = 200) -> dict:

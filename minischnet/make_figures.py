@@ -37,6 +37,14 @@ def n_formylformamide(qm9):
     return mol, mol[[i for i in range(len(mol)) if i != h_on_n]]
 
 
+def removed_position(atoms, fewer):
+    """Where the one atom of ``atoms`` that ``fewer`` lacks was (Å): the vacancy of a radical."""
+    gone = [p for p in atoms.positions if np.linalg.norm(fewer.positions - p, axis=1).min() > 1e-6]
+    if len(gone) != 1:
+        raise ValueError(f"expected the second structure to lack exactly one atom of the first, it lacks {len(gone)}")
+    return gone[0]
+
+
 def finished_rpmd_study(results: Path):
     """The longest C20 study whose summary.json holds both P = 1 and P = 8: the 1.25 ns runs
     (``c20_rpmd_long``) once their joint summary is written, else the 20 ps study (``c20_rpmd``)."""

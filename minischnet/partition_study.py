@@ -29,15 +29,18 @@ import numpy as np
 
 
 def partition_row(model, molecules, probe_molecule, distance: float = 1.2, points_per_atom: int = 300,
-                  reference=None) -> dict:
+                  reference=None, vacancy=None) -> dict:
     """One model's hydrogen split (eV) and where its probe minimum sits: a row of the study.
 
     ``reference``: insertion energies (eV) of a reference method on the same shell points
     (``probe_surface(probe_molecule, distance, points_per_atom)``); with it the row also says how
     well the model's masked potential and its own insertion energy follow them.
+    ``vacancy``: (molecule without one atom, where that atom was); with it the row also says how
+    low the masked potential lies at the vacancy (``interpret.rank_at`` on the same kind of shell).
     """
     from .calculator import Calculator
-    from .interpret import energy_by_partner, insertion_energy, local_potential, lowest_nearest, probe_surface
+    from .interpret import (energy_by_partner, insertion_energy, local_potential, lowest_nearest, probe_surface,
+                            rank_at)
 
     groups = energy_by_partner(model, molecules, "H")
     missing = {"C", "N", "O"} - set(groups)
@@ -58,6 +61,10 @@ def partition_row(model, molecules, probe_molecule, distance: float = 1.2, point
             "insertion_vs_reference": correlations(inserted, reference),
             "insertion_lowest_3_percent_nearest": lowest_nearest(probe_molecule, points, inserted),
         }
+    if vacancy is not None:
+        radical, position = vacancy
+        points_r = probe_surface(radical, distance=distance, points_per_atom=points_per_atom)
+        compared["vacancy"] = rank_at(points_r, local_potential(model, radical, points_r, probe="H"), position)
     return {
         "n_train": info.get("n_train"),
         "seed": int(_option(info.get("command", ""), "--seed", "0")),
@@ -82,19 +89,28 @@ def correlations(x, y) -> dict:
     return {"pearson": float(np.corrcoef(x, y)[0, 1]), "spearman": float(np.corrcoef(rank(x), rank(y))[0, 1])}
 
 
-def reference_shell(probe_molecule, distance: float = 1.2, points_per_atom: int = 300) -> dict:
-    """GFN2-xTB (tblite) insertion energies of a hydrogen on the probe shell: the study's truth."""
+def reference_shell(probe_molecule, distance: float = 1.2, points_per_atom: int = 300, vacancy=None) -> dict:
+    """GFN2-xTB (tblite) insertion energies of a hydrogen on the probe shell: the study's truth.
+
+    With ``vacancy`` = (molecule without one atom, where it was), also ``rank_at`` of GFN2-xTB's
+    insertion energies on that molecule's shell: how low the vacancy lies for quantum chemistry.
+    """
     from tblite.ase import TBLite
 
-    from .interpret import insertion_energy, lowest_nearest, probe_surface
+    from .interpret import insertion_energy, lowest_nearest, probe_surface, rank_at
 
+    xtb = TBLite(method="GFN2-xTB", verbosity=0)
     points = probe_surface(probe_molecule, distance=distance, points_per_atom=points_per_atom)
-    energies = insertion_energy(TBLite(method="GFN2-xTB", verbosity=0), probe_molecule, points)
-    return {"method": "GFN2-xTB (tblite), E(molecule + H) - E(molecule) - E(H), no relaxation",
-            "shell_distance": distance, "points_per_atom": points_per_atom, "n_points": len(points),
-            "min": float(energies.min()), "median": float(np.median(energies)), "max": float(energies.max()),
-            "lowest_3_percent_nearest": lowest_nearest(probe_molecule, points, energies),
-            "energies": energies}
+    energies = insertion_energy(xtb, probe_molecule, points)
+    result = {"method": "GFN2-xTB (tblite), E(molecule + H) - E(molecule) - E(H), no relaxation",
+              "shell_distance": distance, "points_per_atom": points_per_atom, "n_points": len(points),
+              "min": float(energies.min()), "median": float(np.median(energies)), "max": float(energies.max()),
+              "lowest_3_percent_nearest": lowest_nearest(probe_molecule, points, energies)}
+    if vacancy is not None:
+        radical, position = vacancy
+        points_r = probe_surface(radical, distance=distance, points_per_atom=points_per_atom)
+        result["vacancy"] = rank_at(points_r, insertion_energy(xtb, radical, points_r), position)
+    return {**result, "energies": energies}
 
 
 def _option(command: str, flag: str, default: str) -> str:
@@ -111,22 +127,25 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     from . import data, load
-    from .make_figures import n_formylformamide
+    from .make_figures import n_formylformamide, removed_position
 
     qm9 = data.qm9()
     molecules = [qm9[int(i)] for i in data.qm9_split("test")[: args.molecules]]
-    mol, _ = n_formylformamide(qm9)
-    reference = reference_shell(mol)
+    mol, radical = n_formylformamide(qm9)
+    vacancy = (radical, removed_position(mol, radical))
+    reference = reference_shell(mol, vacancy=vacancy)
     print(f"GFN2-xTB on the {reference['shell_distance']} Å shell: insertion energy {reference['min']:.2f} to "
-          f"{reference['max']:.2f} eV, lowest 3 % nearest to {reference['lowest_3_percent_nearest']}", flush=True)
+          f"{reference['max']:.2f} eV, lowest 3 % nearest to {reference['lowest_3_percent_nearest']}; "
+          f"without the N-H hydrogen: {reference['vacancy']}", flush=True)
     rows = []
     for path in args.models:
-        row = {"model": str(path), **partition_row(load(path), molecules, mol, reference=reference["energies"])}
+        row = {"model": str(path),
+               **partition_row(load(path), molecules, mol, reference=reference["energies"], vacancy=vacancy)}
         rows.append(row)
         print(f"{path}: N = {row['n_train']}, seed {row['seed']}, test MAE {row['test_energy_mae']:.4f} eV, "
               f"H(O) - H(C) = {row['gap_O_minus_C']:+.3f} eV, H(N) - H(C) = {row['gap_N_minus_C']:+.3f} eV, "
               f"lowest 3 % of the shell nearest to {row['lowest_3_percent_nearest']}, masked potential vs "
-              f"GFN2-xTB: Pearson {row['masked_vs_reference']['pearson']:+.2f}", flush=True)
+              f"GFN2-xTB: Pearson {row['masked_vs_reference']['pearson']:+.2f}; vacancy {row['vacancy']}", flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     argv = sys.argv[1:] if argv is None else argv
     result = {"command": "python -m minischnet.partition_study " + " ".join(argv),

@@ -146,6 +146,25 @@ def test_lowest_nearest_names_the_atoms_beside_the_lowest_points():
         lowest_nearest(pair, points, potential[:-1])
 
 
+def test_rank_at_reads_a_spot_of_known_height():
+    from minischnet.interpret import rank_at
+
+    points = np.array([[x, 0.0, 0.0] for x in np.linspace(0, 9.9, 100)])  # 0.1 Å apart
+    potential = -np.exp(-((points[:, 0] - 2.0) ** 2))  # a well at x = 2, its floor at x = 2.0
+    got = rank_at(points, potential, [2.0, 0.0, 0.0], radius=0.25)
+    # the 5 points within 0.25 Å (x = 1.8 ... 2.2) average -(1 + 2e^-0.01 + 2e^-0.04)/5 = -0.9803, which
+    # every point lies above but the three with |x - 2| < 0.141 (x = 1.9, 2.0, 2.1)
+    assert got == {"share_above": 0.97, "n_near": 5, "minimum_distance": pytest.approx(0.0, abs=1e-12)}
+    # far up the flank: the mean over x = 5.8 ... 6.2 is -1.9e-7 (mostly x = 5.8's -e^-14.44), and
+    # above it lie the points with (x - 2)^2 > 15.46, x = 6.0 ... 9.9: 40 of them
+    got = rank_at(points, potential, [6.0, 0.0, 0.0], radius=0.25)
+    assert got["minimum_distance"] == pytest.approx(4.0, abs=1e-12) and got["share_above"] == 0.40
+    with pytest.raises(ValueError, match="no point within 0.25 Å"):
+        rank_at(points, potential, [2.0, 5.0, 0.0], radius=0.25)
+    with pytest.raises(ValueError, match="100 points but 99"):
+        rank_at(points, potential[:-1], [2.0, 0.0, 0.0])
+
+
 def test_insertion_energy_is_the_pair_sum_for_a_pair_potential(rng):
     """Lennard-Jones is pairwise additive: putting a probe in adds exactly sum_i phi(|r - r_i|)."""
     from ase.calculators.lj import LennardJones
@@ -192,10 +211,10 @@ def test_gfn2_xtb_binds_a_hydrogen_at_the_oxygens_and_at_a_vacancy():
 
     from minischnet.data import qm9
     from minischnet.interpret import insertion_energy, lowest_nearest, probe_surface
-    from minischnet.make_figures import n_formylformamide
+    from minischnet.make_figures import n_formylformamide, removed_position
 
     mol, radical = n_formylformamide(qm9())
-    vacancy = next(p for p in mol.positions if np.linalg.norm(radical.positions - p, axis=1).min() > 1e-6)
+    vacancy = removed_position(mol, radical)
     xtb = TBLite(method="GFN2-xTB", verbosity=0)
     points = probe_surface(mol, distance=1.2, points_per_atom=100)
     E = insertion_energy(xtb, mol, points)

@@ -9,7 +9,7 @@ import pytest
 import minischnet
 from minischnet.data import qm9, qm9_split
 from minischnet.interpret import energy_by_partner
-from minischnet.make_figures import n_formylformamide
+from minischnet.make_figures import n_formylformamide, removed_position
 from minischnet.partition_study import partition_row, reference_shell
 
 ROOT = Path(__file__).parents[1]
@@ -30,13 +30,21 @@ def test_every_row_names_a_committed_model_and_its_training(study):
 
 
 @pytest.fixture(scope="module")
-def reference(study):
-    """GFN2-xTB on the study's shell, computed again (about 10 s): the committed summary is its answer."""
+def vacancy():
+    """N-formylformamide without its N-H hydrogen, and where that hydrogen was."""
+    mol, radical = n_formylformamide(qm9())
+    return radical, removed_position(mol, radical)
+
+
+@pytest.fixture(scope="module")
+def reference(study, vacancy):
+    """GFN2-xTB on the study's shells, computed again (about 20 s): the committed summary is its answer."""
     ref = reference_shell(n_formylformamide(qm9())[0], study["reference"]["shell_distance"],
-                          study["reference"]["points_per_atom"])
+                          study["reference"]["points_per_atom"], vacancy=vacancy)
     for key in ("min", "median", "max"):
         assert ref[key] == pytest.approx(study["reference"][key], abs=1e-5)
     assert ref["lowest_3_percent_nearest"] == study["reference"]["lowest_3_percent_nearest"]
+    assert ref["vacancy"] == pytest.approx(study["reference"]["vacancy"], abs=1e-6)
     return ref
 
 
@@ -44,15 +52,22 @@ def test_gfn2_xtb_puts_the_lowest_shell_points_beside_the_oxygens(study, referen
     assert set(study["reference"]["lowest_3_percent_nearest"]) == {"O0", "O4"}
 
 
+def test_gfn2_xtb_puts_the_minimum_at_the_vacancy(study, reference):
+    # without the N-H hydrogen the lowest shell point is where the hydrogen was, and the spot there
+    # lies below all but a few hundredths of the shell
+    assert study["reference"]["vacancy"]["minimum_distance"] < 0.5
+    assert study["reference"]["vacancy"]["share_above"] > 0.95
+
+
 @pytest.mark.parametrize("which", [0, -1])
-def test_a_row_is_reproduced_from_its_model(study, reference, which):
+def test_a_row_is_reproduced_from_its_model(study, reference, vacancy, which):
     row = study["rows"][which]
     n = study["n_molecules"]
     ds = qm9()
     molecules = [ds[int(i)] for i in qm9_split("test")[:n]]
     model = minischnet.load(ROOT / row["model"])
     again = partition_row(model, molecules, n_formylformamide(ds)[0], distance=row["shell_distance"],
-                          reference=reference["energies"])
+                          reference=reference["energies"], vacancy=vacancy)
     for partner in ("C", "N", "O"):
         assert again["h_energy_mean"][partner] == pytest.approx(row["h_energy_mean"][partner], abs=1e-4)
     assert again["lowest_3_percent_nearest"] == row["lowest_3_percent_nearest"]
@@ -60,6 +75,7 @@ def test_a_row_is_reproduced_from_its_model(study, reference, which):
         for kind in ("pearson", "spearman"):
             assert again[key][kind] == pytest.approx(row[key][kind], abs=1e-3)
     assert again["insertion_lowest_3_percent_nearest"] == row["insertion_lowest_3_percent_nearest"]
+    assert again["vacancy"] == pytest.approx(row["vacancy"], abs=1e-3)
     # and the means are those of energy_by_partner on the same molecules, by an independent count
     groups = energy_by_partner(model, molecules[:50], "H")
     assert sum(len(g) for g in groups.values()) == sum(int((m.numbers == 1).sum()) for m in molecules[:50])
