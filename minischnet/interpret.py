@@ -8,6 +8,7 @@ insertion_energy   Abb. 4's physical counterpart: E(molecule + probe) - E(molecu
 shift_partition    the same energies and forces, split differently among the atoms: what Abb. 4 rests on
 energy_by_partner  Abb. 4's background: the atom-wise energies a model gives, e.g., hydrogens on C, N and O
 lowest_nearest     Abb. 4's reading: which atoms the lowest points of a potential lie next to
+mean_by_nearest    Abb. 4's reading of the whole shell: the mean potential on each atom's patch of it
 rank_at            Abb. 4's second reading: how low a potential lies at one place (a vacancy)
 embedding_pca      Abb. 5: the leading principal components of the element embeddings
 ordering           Abb. 5: does a series of elements (H, Li, Na, ...) appear in order along a line?
@@ -175,15 +176,42 @@ def shift_partition(model, delta: float, acceptor="H", donor="O", r_on: float = 
     return shifted
 
 
+def _on_points(points, potential) -> tuple[np.ndarray, np.ndarray]:
+    """``points`` (n, 3) and a ``potential`` (n,) on them, as float64 arrays of matching length."""
+    points, potential = _points(points), np.asarray(potential, dtype=np.float64)
+    if len(points) != len(potential):
+        raise ValueError(f"{len(points)} points but {len(potential)} potential values")
+    return points, potential
+
+
+def _nearest_atom(atoms, points, potential) -> tuple[np.ndarray, np.ndarray]:
+    """The index of the atom nearest to each point, and the potential as an array (lengths checked)."""
+    points, potential = _on_points(points, potential)
+    return np.linalg.norm(points[:, None] - atoms.positions[None], axis=-1).argmin(axis=1), potential
+
+
+def _label(atoms, i) -> str:
+    """An atom's symbol and index, "O0": how the readings below name atoms."""
+    return f"{atoms[int(i)].symbol}{int(i)}"
+
+
 def lowest_nearest(atoms, points, potential, share: float = 0.03) -> dict:
     """{"O0": count, ...}: the atom (symbol and index) that each of the lowest ``share`` of
     ``points`` (by ``potential``) is nearest to; a compact reading of where a potential is low."""
-    points, potential = np.asarray(points, dtype=np.float64), np.asarray(potential)
-    if len(points) != len(potential):
-        raise ValueError(f"{len(points)} points but {len(potential)} potential values")
-    low = points[np.argsort(potential)[: max(1, int(share * len(points)))]]
-    nearest = np.linalg.norm(low[:, None] - atoms.positions[None], axis=-1).argmin(axis=1)
-    return {f"{atoms[i].symbol}{i}": int(n) for i, n in zip(*np.unique(nearest, return_counts=True))}
+    nearest, potential = _nearest_atom(atoms, points, potential)
+    low = nearest[np.argsort(potential)[: max(1, int(share * len(potential)))]]
+    return {_label(atoms, i): int(n) for i, n in zip(*np.unique(low, return_counts=True))}
+
+
+def mean_by_nearest(atoms, points, potential) -> dict:
+    """{"O0": mean, ...}: the mean potential (eV) over the part of the shell nearest to each atom.
+
+    Where ``lowest_nearest`` reads the tail (a few points, a few meV apart, can move it from one
+    atom to another), this reads the whole surface as a coloured picture of Abb. 4 shows it: which
+    atom's patch of the shell is low on the whole. Atoms with no point nearest to them are left out.
+    """
+    nearest, potential = _nearest_atom(atoms, points, potential)
+    return {_label(atoms, i): float(potential[nearest == i].mean()) for i in np.unique(nearest)}
 
 
 def rank_at(points, potential, position, radius: float = 0.6) -> dict:
@@ -197,9 +225,7 @@ def rank_at(points, potential, position, radius: float = 0.6) -> dict:
     Abb. 4 asks that a removed hydrogen leave a low spot at its vacancy: ``share_above`` says
     whether the spot is low, ``minimum_distance`` whether it is *the* minimum.
     """
-    points, potential = _points(points), np.asarray(potential, dtype=np.float64)
-    if len(points) != len(potential):
-        raise ValueError(f"{len(points)} points but {len(potential)} potential values")
+    points, potential = _on_points(points, potential)
     distance = np.linalg.norm(points - np.asarray(position, dtype=np.float64), axis=1)
     near = distance < radius
     if not near.any():

@@ -3,19 +3,22 @@
     python -m minischnet.partition_study --out data/results/abb4_partition/partition.json MODEL.pt ...
 
 The thesis summary's Abb. 4 puts the lowest hydrogen-probe potential of N-formylformamide beside
-the oxygens; our models put it beside the nitrogen and the N–H hydrogen. A probe's potential is one
-more atom-wise term of eq. (3), so where it is low follows from how the model splits real molecules
-(``interpret.energy_by_partner``). For each model this records, on the first ``--molecules`` QM9 test
-molecules, the mean atom-wise energy of hydrogens bonded to C, N and O, the gaps H(O) − H(C) and
-H(N) − H(C), and which atoms the lowest 3 % of the probe shell (1.2 Å) around N-formylformamide are
-nearest to. Rows for several training-set sizes and seeds show whether the split is a property of the
-architecture and data or an accident of one run.
+the oxygens; most of our models put it beside the nitrogen and the N–H hydrogen. A probe's potential
+is one more atom-wise term of eq. (3), so where it is low follows from how the model splits real
+molecules (``interpret.energy_by_partner``). For each model this records, on the first ``--molecules``
+QM9 test molecules, the mean atom-wise energy of hydrogens bonded to C, N and O, the gaps H(O) − H(C)
+and H(N) − H(C); on the probe shell (1.2 Å) around N-formylformamide, which atoms its lowest 3 % are
+nearest to (the tail) and the mean potential on each atom's patch of the shell (the whole picture:
+``interpret.mean_by_nearest``); and, with the N–H hydrogen removed, how low the potential lies at its
+vacancy (``interpret.rank_at``). Rows for several training-set sizes and seeds show whether the split
+is a property of the architecture and data or an accident of one run.
 
 The independent truth is quantum chemistry: GFN2-xTB (tblite) gives the energy of putting a hydrogen
 at each point of the same shell (``interpret.insertion_energy``; no masking, no relaxation), and it
 binds the hydrogen most strongly beside the oxygens, as the thesis says. Each row also records how
 well the model's masked probe potential, and its own insertion energy, follow GFN2-xTB's on the shell
-(Pearson and Spearman correlations, and which atoms the lowest 3 % of its insertion energies lie next to).
+(Pearson and Spearman correlations over the points and over the eight patch means, and which atoms
+the lowest 3 % of its insertion energies lie next to).
 """
 
 from __future__ import annotations
@@ -39,8 +42,8 @@ def partition_row(model, molecules, probe_molecule, distance: float = 1.2, point
     low the masked potential lies at the vacancy (``interpret.rank_at`` on the same kind of shell).
     """
     from .calculator import Calculator
-    from .interpret import (energy_by_partner, insertion_energy, local_potential, lowest_nearest, probe_surface,
-                            rank_at)
+    from .interpret import (energy_by_partner, insertion_energy, local_potential, lowest_nearest, mean_by_nearest,
+                            probe_surface, rank_at)
 
     groups = energy_by_partner(model, molecules, "H")
     missing = {"C", "N", "O"} - set(groups)
@@ -49,6 +52,7 @@ def partition_row(model, molecules, probe_molecule, distance: float = 1.2, point
     mean = {partner: float(e.mean()) for partner, e in groups.items()}
     points = probe_surface(probe_molecule, distance=distance, points_per_atom=points_per_atom)
     potential = local_potential(model, probe_molecule, points, probe="H")
+    patches = mean_by_nearest(probe_molecule, points, potential)
     info = getattr(model, "info", {})
     compared = {}
     if reference is not None:
@@ -56,8 +60,11 @@ def partition_row(model, molecules, probe_molecule, distance: float = 1.2, point
         if reference.shape != potential.shape:
             raise ValueError(f"reference has {reference.shape} values for {potential.shape[0]} shell points")
         inserted = insertion_energy(Calculator(model), probe_molecule, points)
+        reference_patches = mean_by_nearest(probe_molecule, points, reference)
         compared = {
             "masked_vs_reference": correlations(potential, reference),
+            "patch_means_vs_reference": correlations([patches[k] for k in reference_patches],
+                                                     list(reference_patches.values())),
             "insertion_vs_reference": correlations(inserted, reference),
             "insertion_lowest_3_percent_nearest": lowest_nearest(probe_molecule, points, inserted),
         }
@@ -79,6 +86,8 @@ def partition_row(model, molecules, probe_molecule, distance: float = 1.2, point
         "gap_N_minus_C": mean["N"] - mean["C"],
         "shell_distance": distance,
         "lowest_3_percent_nearest": lowest_nearest(probe_molecule, points, potential),
+        "patch_means": patches,
+        "lowest_patch": min(patches, key=patches.get),
         **compared,
     }
 
@@ -97,7 +106,7 @@ def reference_shell(probe_molecule, distance: float = 1.2, points_per_atom: int 
     """
     from tblite.ase import TBLite
 
-    from .interpret import insertion_energy, lowest_nearest, probe_surface, rank_at
+    from .interpret import insertion_energy, lowest_nearest, mean_by_nearest, probe_surface, rank_at
 
     xtb = TBLite(method="GFN2-xTB", verbosity=0)
     points = probe_surface(probe_molecule, distance=distance, points_per_atom=points_per_atom)
@@ -105,7 +114,8 @@ def reference_shell(probe_molecule, distance: float = 1.2, points_per_atom: int 
     result = {"method": "GFN2-xTB (tblite), E(molecule + H) - E(molecule) - E(H), no relaxation",
               "shell_distance": distance, "points_per_atom": points_per_atom, "n_points": len(points),
               "min": float(energies.min()), "median": float(np.median(energies)), "max": float(energies.max()),
-              "lowest_3_percent_nearest": lowest_nearest(probe_molecule, points, energies)}
+              "lowest_3_percent_nearest": lowest_nearest(probe_molecule, points, energies),
+              "patch_means": mean_by_nearest(probe_molecule, points, energies)}
     if vacancy is not None:
         radical, position = vacancy
         points_r = probe_surface(radical, distance=distance, points_per_atom=points_per_atom)
@@ -144,7 +154,8 @@ def main(argv=None):
         rows.append(row)
         print(f"{path}: N = {row['n_train']}, seed {row['seed']}, test MAE {row['test_energy_mae']:.4f} eV, "
               f"H(O) - H(C) = {row['gap_O_minus_C']:+.3f} eV, H(N) - H(C) = {row['gap_N_minus_C']:+.3f} eV, "
-              f"lowest 3 % of the shell nearest to {row['lowest_3_percent_nearest']}, masked potential vs "
+              f"lowest 3 % of the shell nearest to {row['lowest_3_percent_nearest']}, lowest patch "
+              f"{row['lowest_patch']}, masked potential vs "
               f"GFN2-xTB: Pearson {row['masked_vs_reference']['pearson']:+.2f}; vacancy {row['vacancy']}", flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     argv = sys.argv[1:] if argv is None else argv

@@ -146,6 +146,19 @@ def test_lowest_nearest_names_the_atoms_beside_the_lowest_points():
         lowest_nearest(pair, points, potential[:-1])
 
 
+def test_mean_by_nearest_averages_each_atoms_patch():
+    from minischnet.interpret import mean_by_nearest
+
+    pair = Atoms("OC", positions=[[0, 0, 0], [3, 0, 0]])
+    x = np.linspace(-1, 4, 101)  # 0.05 apart; x < 1.5 is nearer the oxygen (x = 1.5 itself goes to it too)
+    points = np.stack([x, np.ones_like(x), np.zeros_like(x)], axis=1)
+    got = mean_by_nearest(pair, points, x)
+    assert got == pytest.approx({"O0": 0.25, "C1": 2.775}, abs=1e-12)  # means of -1 ... 1.5 and 1.55 ... 4
+    assert mean_by_nearest(pair, points[:10], x[:10]) == pytest.approx({"O0": -0.775}, abs=1e-12)  # no point near C
+    with pytest.raises(ValueError, match="101 points but 100"):
+        mean_by_nearest(pair, points, x[:-1])
+
+
 def test_rank_at_reads_a_spot_of_known_height():
     from minischnet.interpret import rank_at
 

@@ -45,11 +45,15 @@ def reference(study, vacancy):
         assert ref[key] == pytest.approx(study["reference"][key], abs=1e-5)
     assert ref["lowest_3_percent_nearest"] == study["reference"]["lowest_3_percent_nearest"]
     assert ref["vacancy"] == pytest.approx(study["reference"]["vacancy"], abs=1e-6)
+    assert ref["patch_means"] == pytest.approx(study["reference"]["patch_means"], abs=1e-5)
     return ref
 
 
 def test_gfn2_xtb_puts_the_lowest_shell_points_beside_the_oxygens(study, reference):
     assert set(study["reference"]["lowest_3_percent_nearest"]) == {"O0", "O4"}
+    # and on the whole: the oxygens' patches are the lowest two, by more than 0.4 eV over any other
+    patches = sorted(study["reference"]["patch_means"].items(), key=lambda kv: kv[1])
+    assert {patches[0][0], patches[1][0]} == {"O0", "O4"} and patches[2][1] - patches[1][1] > 0.4
 
 
 def test_gfn2_xtb_puts_the_minimum_at_the_vacancy(study, reference):
@@ -76,6 +80,10 @@ def test_a_row_is_reproduced_from_its_model(study, reference, vacancy, which):
             assert again[key][kind] == pytest.approx(row[key][kind], abs=1e-3)
     assert again["insertion_lowest_3_percent_nearest"] == row["insertion_lowest_3_percent_nearest"]
     assert again["vacancy"] == pytest.approx(row["vacancy"], abs=1e-3)
+    assert again["patch_means"] == pytest.approx(row["patch_means"], abs=1e-4)
+    assert again["lowest_patch"] == row["lowest_patch"]
+    for kind in ("pearson", "spearman"):
+        assert again["patch_means_vs_reference"][kind] == pytest.approx(row["patch_means_vs_reference"][kind], abs=1e-3)
     # and the means are those of energy_by_partner on the same molecules, by an independent count
     groups = energy_by_partner(model, molecules[:50], "H")
     assert sum(len(g) for g in groups.values()) == sum(int((m.numbers == 1).sum()) for m in molecules[:50])
