@@ -51,19 +51,36 @@ def filter_figure(model, atoms, i, j, distances, bin_width=0.1, path=None):
     return _finish(fig, path)
 
 
-def local_potential_figure(atoms, points, potential, path=None, cmap="coolwarm_r", label="local potential (eV)"):
+def color_range(values, clip=(2, 98)) -> tuple[float, float]:
+    """The (low, high) ends of a color scale for ``values``: their ``clip`` percentiles.
+
+    A probe shell has a few points pressed against an atom whose potential lies far above the
+    rest; scaled from min to max, those few take the whole color range and the surface looks one
+    color. Saturating the outer 2 % on each side shows the structure (``clip=None``: min to max).
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if clip is None:
+        return float(values.min()), float(values.max())
+    low, high = np.percentile(values, clip)
+    return float(low), float(high)
+
+
+def local_potential_figure(atoms, points, potential, path=None, cmap="coolwarm_r", label="local potential (eV)",
+                           clip=(2, 98)):
     """Abb. 4: the probe energy on the surface points (3D scatter), atoms drawn in CPK colors.
 
     Also for any other energy on the same points, e.g. ``interpret.insertion_energy``: name it in ``label``.
+    Colors run over the ``clip`` percentiles of ``potential`` (``color_range``); beyond them they saturate.
     """
     plt = _plt()
     from ase.data.colors import jmol_colors
 
+    vmin, vmax = color_range(potential, clip)
     fig = plt.figure(figsize=(5, 4.2))
     ax = fig.add_subplot(projection="3d")
-    sc = ax.scatter(*points.T, c=potential, cmap=cmap, s=6, alpha=0.6)
+    sc = ax.scatter(*points.T, c=potential, cmap=cmap, s=6, alpha=0.6, vmin=vmin, vmax=vmax)
     ax.scatter(*atoms.positions.T, c=[jmol_colors[z] for z in atoms.numbers], s=250, edgecolors="k", depthshade=False)
-    fig.colorbar(sc, ax=ax, shrink=0.7, label=label)
+    fig.colorbar(sc, ax=ax, shrink=0.7, label=label, extend="neither" if clip is None else "both")
     ax.set_axis_off()
     ax.set_box_aspect(np.ptp(points, axis=0))
     return _finish(fig, path)
@@ -101,12 +118,13 @@ def view3d(atoms, js=None, width=500, height=400):
     return view
 
 
-def local_potential_view(atoms, points, potential, js=None, width=500, height=400):
-    """Abb. 4 in 3D: the molecule as sticks, the surface as small spheres colored by potential (py3Dmol)."""
+def local_potential_view(atoms, points, potential, js=None, width=500, height=400, clip=(2, 98)):
+    """Abb. 4 in 3D: the molecule as sticks, the surface as small spheres colored by potential (py3Dmol),
+    over the same color range as ``local_potential_figure``."""
     import matplotlib
 
     view = view3d(atoms, js, width, height)
-    norm = matplotlib.colors.Normalize(vmin=np.min(potential), vmax=np.max(potential))
+    norm = matplotlib.colors.Normalize(*color_range(potential, clip), clip=True)
     cmap = matplotlib.colormaps["coolwarm_r"]
     for p, v in zip(points, potential):
         view.addSphere({"center": dict(zip("xyz", map(float, p))), "radius": 0.12,

@@ -27,6 +27,12 @@ def test_figures_hold_their_data(tmp_path):
     fig = figures.local_potential_figure(mol, points, V, path=tmp_path / "abb4.png")
     np.testing.assert_allclose(fig.axes[0].collections[0].get_array(), V)
     assert (tmp_path / "abb4.png").stat().st_size > 5000
+    # the colors span the 2nd to 98th percentile: 2 % of the points (rounded) lie beyond each end
+    norm = fig.axes[0].collections[0].norm
+    for beyond in ((V < norm.vmin).mean(), (V > norm.vmax).mean()):
+        assert abs(beyond - 0.02) <= 1.5 / len(V)
+    norm = figures.local_potential_figure(mol, points, V, clip=None).axes[0].collections[0].norm
+    assert (norm.vmin, norm.vmax) == (V.min(), V.max())
 
     distances = np.linspace(1.0, 1.6, 61)
     fig = figures.filter_figure(model, mol, 0, 1, distances, path=tmp_path / "abb2.png")
@@ -48,6 +54,9 @@ def test_py3dmol_view_colors_by_potential():
     html = view._make_html()
     assert "3Dmol-min.js" in html and "cdn.jsdelivr" not in html
     assert html.count("addSphere") == 2
+    # the two values lie beyond the 2nd and 98th percentiles: they take the two ends of the color map
+    cmap = matplotlib.colormaps["coolwarm_r"]
+    assert matplotlib.colors.to_hex(cmap(0.0)) in html and matplotlib.colors.to_hex(cmap(1.0)) in html
 
 
 def test_3dmol_is_served_offline():
