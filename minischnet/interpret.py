@@ -215,12 +215,14 @@ def mean_by_nearest(atoms, points, potential) -> dict:
 
 
 def rank_at(points, potential, position, radius: float = 0.6) -> dict:
-    """How low ``potential`` on ``points`` lies at ``position`` (Å), e.g. where a hydrogen was removed:
+    """How low ``potential`` on ``points`` lies at ``position`` (Å), e.g. where a hydrogen was removed.
 
-        share_above       the share of all points whose potential is above the mean of those within
-                          ``radius`` of ``position`` (1: the spot is lower than the whole shell)
-        n_near            how many points that mean is over
-        minimum_distance  how far (Å) the single lowest point is from ``position``
+    Returns a dict:
+
+    - ``share_above``: the share of all points whose potential is above the mean of those within
+      ``radius`` of ``position`` (1: the spot is lower than the whole shell);
+    - ``n_near``: how many points that mean is over;
+    - ``minimum_distance``: how far (Å) the single lowest point is from ``position``.
 
     Abb. 4 asks that a removed hydrogen leave a low spot at its vacancy: ``share_above`` says
     whether the spot is low, ``minimum_distance`` whether it is *the* minimum.
