@@ -6,9 +6,9 @@ The thesis summary's Abb. 4 puts the lowest hydrogen-probe potential of N-formyl
 the oxygens; our models disagree with each other: most put it beside the nitrogen and the N–H
 hydrogen, the one trained on all 110,000 molecules puts its lowest patches at the oxygens. A probe's
 potential is one more atom-wise term of eq. (3), so where it is low depends on how the model splits
-real molecules (``interpret.energy_by_partner``), which training alone decides. For each model this records, on the first ``--molecules``
-QM9 test molecules, the mean atom-wise energy of hydrogens bonded to C, N and O, the gaps H(O) − H(C)
-and H(N) − H(C); on the probe shell (1.2 Å) around N-formylformamide, which atoms its lowest 3 % are
+real molecules (``interpret.energy_by_partner``), which training alone decides. For each model this
+records, on the first ``--molecules`` QM9 test molecules, the mean atom-wise energy of hydrogens
+bonded to C, N and O, the gaps H(O) − H(C) and H(N) − H(C); on the probe shell (1.2 Å) around N-formylformamide, which atoms its lowest 3 % are
 nearest to (the tail) and the mean potential on each atom's patch of the shell (the whole picture:
 ``interpret.mean_by_nearest``); and, with the N–H hydrogen removed, how low the potential lies at its
 vacancy (``interpret.rank_at``). Rows for several training-set sizes and seeds show whether the split
