@@ -44,7 +44,7 @@ def partition_row(model, molecules, probe_molecule, distance: float = 1.2, point
     """
     from .calculator import Calculator
     from .interpret import (energy_by_partner, insertion_energy, local_potential, lowest_nearest, mean_by_nearest,
-                            probe_surface, rank_at)
+                            probe_surface)
 
     groups = energy_by_partner(model, molecules, "H")
     missing = {"C", "N", "O"} - set(groups)
@@ -70,9 +70,8 @@ def partition_row(model, molecules, probe_molecule, distance: float = 1.2, point
             "insertion_lowest_3_percent_nearest": lowest_nearest(probe_molecule, points, inserted),
         }
     if vacancy is not None:
-        radical, position = vacancy
-        points_r = probe_surface(radical, distance=distance, points_per_atom=points_per_atom)
-        compared["vacancy"] = rank_at(points_r, local_potential(model, radical, points_r, probe="H"), position)
+        compared["vacancy"] = at_vacancy(lambda radical, points_r: local_potential(model, radical, points_r, probe="H"),
+                                         vacancy, distance, points_per_atom)
     return {
         "n_train": info.get("n_train"),
         "seed": int(_option(info.get("command", ""), "--seed", "0")),
@@ -99,6 +98,16 @@ def correlations(x, y) -> dict:
     return {"pearson": float(np.corrcoef(x, y)[0, 1]), "spearman": float(np.corrcoef(rank(x), rank(y))[0, 1])}
 
 
+def at_vacancy(energies, vacancy, distance: float, points_per_atom: int) -> dict:
+    """``interpret.rank_at`` of ``energies(radical, points)`` on the probe shell of ``vacancy`` =
+    (molecule without one atom, where that atom was): how low a potential lies at the vacancy."""
+    from .interpret import probe_surface, rank_at
+
+    radical, position = vacancy
+    points = probe_surface(radical, distance=distance, points_per_atom=points_per_atom)
+    return rank_at(points, energies(radical, points), position)
+
+
 def reference_shell(probe_molecule, distance: float = 1.2, points_per_atom: int = 300, vacancy=None) -> dict:
     """GFN2-xTB (tblite) insertion energies of a hydrogen on the probe shell: the study's truth.
 
@@ -107,7 +116,7 @@ def reference_shell(probe_molecule, distance: float = 1.2, points_per_atom: int 
     """
     from tblite.ase import TBLite
 
-    from .interpret import insertion_energy, lowest_nearest, mean_by_nearest, probe_surface, rank_at
+    from .interpret import insertion_energy, lowest_nearest, mean_by_nearest, probe_surface
 
     xtb = TBLite(method="GFN2-xTB", verbosity=0)
     points = probe_surface(probe_molecule, distance=distance, points_per_atom=points_per_atom)
@@ -118,9 +127,8 @@ def reference_shell(probe_molecule, distance: float = 1.2, points_per_atom: int 
               "lowest_3_percent_nearest": lowest_nearest(probe_molecule, points, energies),
               "patch_means": mean_by_nearest(probe_molecule, points, energies)}
     if vacancy is not None:
-        radical, position = vacancy
-        points_r = probe_surface(radical, distance=distance, points_per_atom=points_per_atom)
-        result["vacancy"] = rank_at(points_r, insertion_energy(xtb, radical, points_r), position)
+        result["vacancy"] = at_vacancy(lambda radical, points_r: insertion_energy(xtb, radical, points_r),
+                                       vacancy, distance, points_per_atom)
     return {**result, "energies": energies}
 
 
