@@ -28,6 +28,8 @@ from timing import median_time  # benchmarks/timing.py
 from minischnet.data import c20_minimum
 from minischnet.md import RingPolymerMD
 
+minischnet.keep_freed_memory()  # as the CLI and the MD driver do (minischnet/_malloc.py)
+
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -8,7 +8,7 @@ torch-cluster). Two workloads:
       exact filter networks, and with filters interpolated from tables (SchNet.tabulate_filters,
       spacing 0.01 Å, the setting for molecular dynamics).
 Prints each median time and the ratio PyG / minischnet (> 1: minischnet is faster).
-Both run in one process, so both get what ``import minischnet`` sets process-wide (glibc malloc
+Both run in one process, so both get what ``minischnet.keep_freed_memory()`` sets process-wide (glibc malloc
 keeps freed memory, see minischnet/_malloc.py); MINISCHNET_KEEP_MALLOC=1 runs both without it.
 
     pip install -e ".[bench]"          # torch-geometric, qm9pack
@@ -32,6 +32,8 @@ import minischnet
 from timing import median_time  # benchmarks/timing.py
 from minischnet.data.c20 import c20_cage
 from minischnet.train import energy_force_loss
+
+minischnet.keep_freed_memory()  # as the CLI and the MD driver do (minischnet/_malloc.py)
 
 F, T, K, CUTOFF = 128, 6, 20, 5.0
 

@@ -28,6 +28,8 @@ import minischnet
 from minischnet.data import c20_minimum
 from minischnet.md import RingPolymerMD
 
+minischnet.keep_freed_memory()  # as the CLI and the MD driver do (minischnet/_malloc.py)
+
 INPUT = """<simulation verbosity='low'>
   <output prefix='ipi'>
     <properties stride='1' filename='out'> [ step, conserved{{electronvolt}}, kinetic_cv{{electronvolt}},

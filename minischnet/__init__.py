@@ -6,16 +6,18 @@
     minischnet.Calculator     an ASE calculator around any model
 
 Units: Å, eV, eV/Å everywhere; conversions only at the edges.
+
+Importing minischnet changes nothing process-wide. ``minischnet.keep_freed_memory()`` (called by
+the CLI, the MD driver and the benchmarks) makes glibc keep freed memory for reuse, which makes
+small CPU batches about 2x faster; call it yourself in a script or notebook that wants that.
 """
 
 from ._malloc import keep_freed_memory
 from ._scale import scale
 from .calculator import Calculator
 from .data.batch import Batch, collate
-from .nn import DTNN, SchNet
-from .train import load, save
+from .nn import DTNN, SchNet, load, save
 
 __version__ = "0.1.0"
 
-keep_freed_memory()  # see minischnet/_malloc.py: 2x faster CPU evaluation, measured
-__all__ = ["Batch", "Calculator", "DTNN", "SchNet", "collate", "load", "save", "scale"]
+__all__ = ["Batch", "Calculator", "DTNN", "SchNet", "collate", "keep_freed_memory", "load", "save", "scale"]

@@ -7,8 +7,10 @@ and re-allocates such tensors hundreds of times per training step: measured on 2
 evaluation of 8 x C20 ran 2x slower. Raising the mmap and trim thresholds lets freed blocks be
 reused. The cost: the process keeps its high-water mark of memory.
 
-Applied once when minischnet is imported (Linux with glibc only); set MINISCHNET_KEEP_MALLOC=1
-to leave malloc as it is.
+A library should not change process-wide state behind its user's back, so nothing happens on
+``import minischnet``: the CLI, ``md.RingPolymerMD`` and the benchmarks call
+``keep_freed_memory()``, and a user may (Linux with glibc only; a no-op elsewhere). Set
+MINISCHNET_KEEP_MALLOC=1 to make it a no-op everywhere.
 """
 
 from __future__ import annotations

@@ -10,6 +10,8 @@ energy_by_partner  Abb. 4's background: the atom-wise energies a model gives, e.
 lowest_nearest     Abb. 4's reading: which atoms the lowest points of a potential lie next to
 mean_by_nearest    Abb. 4's reading of the whole shell: the mean potential on each atom's patch of it
 rank_at            Abb. 4's second reading: how low a potential lies at one place (a vacancy)
+removed_position   where the atom a radical lacks was (its vacancy)
+correlations       Pearson and rank correlation of two potentials on the same points
 embedding_pca      Abb. 5: the leading principal components of the element embeddings
 ordering           Abb. 5: does a series of elements (H, Li, Na, ...) appear in order along a line?
 group_clustering   Abb. 5: are elements of one group closer to each other than to the rest?
@@ -17,14 +19,16 @@ group_clustering   Abb. 5: are elements of one group closer to each other than t
 
 from __future__ import annotations
 
-import copy
+import functools
+from contextlib import ExitStack, contextmanager
 
 import numpy as np
 import torch
 from ase.data import atomic_numbers
 
 from .data.batch import collate
-from .nn.base import message_mask
+from .nn.layers import pair_vectors
+from .nn.registry import hyperparameters
 
 
 def _z(element) -> int:
@@ -40,33 +44,56 @@ def _points(points) -> np.ndarray:
     return points
 
 
+@contextmanager
+def _block_hooks(model, hook):
+    """Inside: ``hook(t, output)`` sees (and may replace) the update v of every block t of eq. (1).
+
+    PyTorch's forward hooks, the explicit way to look into a module without changing it.
+    """
+    with ExitStack() as stack:
+        for t, block in enumerate(model.interactions):
+            handle = block.register_forward_hook(lambda module, args, out, t=t: hook(t, out))
+            stack.callback(handle.remove)
+        yield
+
+
 def local_potential(model, atoms, points, probe="H", batch_size: int = 512) -> np.ndarray:
     """Local chemical potential (eV) at each of ``points`` (n_points, 3), Å: Abb. 4.
 
     A probe atom (hydrogen by default, any element) is put at each point. It feels the molecule,
-    but the molecule's atoms do not feel it (its messages are masked), so the molecule's own
-    representation is untouched: the probe's atom-wise energy contribution (the term of eq. 3)
-    is then a property of the molecule at that point.
+    but the molecule's atoms do not feel it, so the molecule's own representation is untouched:
+    the probe's atom-wise energy contribution (the term of eq. 3) is then a property of the
+    molecule at that point.
+
+    How: the molecule alone is run once and the update v_t of every refinement step (1) of its
+    atoms is recorded. With a probe beside it, the same updates are put back in place of the
+    molecule atoms' own (a forward hook on each interaction block), so their x^(t) are exactly
+    those of the molecule alone, while the probe's x^(t) takes up messages from them.
     """
     z_probe = _z(probe)
     points = _points(points)
     n = len(atoms)
-    Z = np.append(atoms.numbers, z_probe)
     was_training = model.training
     model.eval()
+    clean = []  # v_t of the molecule alone, (n, F) per block
+    with torch.no_grad(), _block_hooks(model, lambda t, v: clean.append(v)):
+        model.atom_energies(collate([atoms], model.cutoff))
+    Z = np.append(atoms.numbers, z_probe)
     out = []
     for start in range(0, len(points), batch_size):
         chunk = points[start : start + batch_size]
         structures = [(Z, np.vstack([atoms.positions, p]), atoms.cell.array, atoms.pbc) for p in chunk]
-        batch = collate(structures, model.cutoff)
-        probe_index = torch.arange(1, len(chunk) + 1) * (n + 1) - 1  # the last atom of every structure
-        unseen = torch.zeros(len(batch.Z), dtype=torch.bool)
-        unseen[probe_index] = True
-        batch.unseen = unseen
-        batch = batch.to(model.device, model.dtype)
+        batch = collate(structures, model.cutoff).to(model.device, model.dtype)
         model.check(batch)
-        with torch.no_grad():
-            out.append(model.atom_energies(batch)[probe_index.to(model.device)].double().cpu().numpy())
+
+        def molecule_unchanged(t, v):  # v (m (n + 1), F): the probe keeps its update, the rest theirs
+            v = v.view(len(chunk), n + 1, -1).clone()  # (m, n + 1, F)
+            v[:, :n] = clean[t]
+            return v.view(len(chunk) * (n + 1), -1)
+
+        with torch.no_grad(), _block_hooks(model, molecule_unchanged):
+            e_atom = model.atom_energies(batch).view(len(chunk), n + 1)  # (m, n + 1)
+        out.append(e_atom[:, n].double().cpu().numpy())  # the probe: the last atom of each
     model.train(was_training)
     return np.concatenate(out)
 
@@ -131,6 +158,42 @@ def insertion_energy(calculator, atoms, points, probe="H", batch_size: int = 256
     return np.asarray(energies, dtype=np.float64) - e_molecule - e_probe
 
 
+@functools.cache
+def _extended(extension, cls):
+    """The subclass of model class ``cls`` with ``extension``'s methods in front of its own."""
+    return type(f"{extension.__name__}{cls.__name__}", (extension, cls), {})
+
+
+def _extend(model, extension, **settings):
+    """A copy of ``model`` (same weights, eval mode) as an instance of ``_extended(extension, ...)``."""
+    extended = _extended(extension, type(model))(**hyperparameters(model)).to(model.device, model.dtype)
+    extended.load_state_dict(model.state_dict())  # in the model's dtype: the weights exactly
+    extended.info = dict(getattr(model, "info", {}))
+    for name, value in settings.items():
+        setattr(extended, name, value)
+    return extended.to(model.device, model.dtype).eval()
+
+
+class ShiftedPartition:
+    """A model extension: the same total energy, split otherwise among the atoms (see shift_partition)."""
+
+    def atom_energies(self, batch, R=None):
+        if R is None:
+            batch = batch.to(self.device, self.dtype)
+            R = batch.R
+        e = super().atom_energies(batch, R)  # (n_atoms,): the model's own eq. (3) terms
+        delta, z_a, z_d, r_on, r_off = self.partition_shift
+        i, j = batch.idx_i, batch.idx_j  # one direction per pair
+        d = torch.linalg.vector_norm(pair_vectors(R, i, j, batch.offsets), dim=1)  # (P,)
+        x = ((d - r_on) / (r_off - r_on)).clamp(0.0, 1.0)
+        s = delta * 0.5 * (torch.cos(np.pi * x) + 1.0)  # (P,): delta below r_on, 0 beyond r_off
+        Z = batch.Z
+        i_accepts = ((Z[i] == z_a) & (Z[j] == z_d)).to(s.dtype)  # (P,): i accepts from donor j
+        j_accepts = ((Z[j] == z_a) & (Z[i] == z_d)).to(s.dtype)  # (P,): j accepts from donor i
+        shift = torch.zeros_like(e).index_add(0, i, s * (j_accepts - i_accepts))  # (n_atoms,)
+        return e + shift.index_add(0, j, s * (i_accepts - j_accepts))
+
+
 def shift_partition(model, delta: float, acceptor="H", donor="O", r_on: float = 1.3, r_off: float = 1.8):
     """A copy of ``model`` with exactly the same energies and forces but another split of them (eq. 3).
 
@@ -138,8 +201,8 @@ def shift_partition(model, delta: float, acceptor="H", donor="O", r_on: float = 
     ``-delta * s(d)`` eV into its atom-wise term and the donor takes ``+delta * s(d)``, with s = 1 up
     to ``r_on`` and a cosine down to 0 at ``r_off``. Each pair's two shifts cancel, so the total
     energy of every structure, and with it every force, is unchanged. Nothing a model is trained on
-    (energies, forces) can tell the two splits apart, yet a masked probe (``local_potential``) reads
-    off the split: the donor does not feel the probe, so the probe keeps its ``-delta * s(d)``.
+    (energies, forces) can tell the two splits apart, yet a probe (``local_potential``) reads off
+    the split: it keeps its own ``-delta * s(d)``, and what its partner takes is not read.
 
     This is the freedom behind Abb. 4: which atoms look attractive to a probe is a property of the
     partition one training run happens to settle on, not of the energies.
@@ -150,30 +213,7 @@ def shift_partition(model, delta: float, acceptor="H", donor="O", r_on: float = 
     z_d = _z(donor)
     if z_a == z_d:
         raise ValueError(f"acceptor and donor must be different elements, got {acceptor} twice")
-    shifted = copy.deepcopy(model).eval()
-    split = shifted.atom_energies  # the copy's own eq. (3) terms, bound before we replace them
-
-    def atom_energies(batch, R=None):
-        if R is None:
-            batch = batch.to(shifted.device, shifted.dtype)
-            R = batch.R
-        e = split(batch, R)  # (n_atoms,)
-        i, j = batch.idx_i, batch.idx_j  # one direction per pair
-        d = torch.linalg.vector_norm(R[j] - R[i] + batch.offsets, dim=1)  # (P,)
-        x = ((d - r_on) / (r_off - r_on)).clamp(0.0, 1.0)
-        s = delta * 0.5 * (torch.cos(np.pi * x) + 1.0)  # (P,), delta below r_on, 0 beyond r_off
-        keep = message_mask(batch)  # (2P,): [j -> i, i -> j]; a probe's partner does not feel it
-        to_i, to_j = (1.0, 1.0) if keep is None else (keep[: len(d)], keep[len(d) :])
-        Z = batch.Z
-        a_i = ((Z[i] == z_a) & (Z[j] == z_d)).to(s.dtype)  # i accepts from donor j
-        a_j = ((Z[j] == z_a) & (Z[i] == z_d)).to(s.dtype)  # j accepts from donor i
-        shift = torch.zeros_like(e)
-        shift = shift.index_add(0, i, s * to_i * (a_j - a_i))  # what i feels of j
-        shift = shift.index_add(0, j, s * to_j * (a_i - a_j))  # what j feels of i
-        return e + shift
-
-    shifted.atom_energies = atom_energies
-    return shifted
+    return _extend(model, ShiftedPartition, partition_shift=(float(delta), z_a, z_d, float(r_on), float(r_off)))
 
 
 def _on_points(points, potential) -> tuple[np.ndarray, np.ndarray]:
@@ -212,6 +252,23 @@ def mean_by_nearest(atoms, points, potential) -> dict:
     """
     nearest, potential = _nearest_atom(atoms, points, potential)
     return {_label(atoms, i): float(potential[nearest == i].mean()) for i in np.unique(nearest)}
+
+
+def removed_position(atoms, fewer) -> np.ndarray:
+    """Where the one atom of ``atoms`` that ``fewer`` lacks was (Å): the vacancy of a radical."""
+    gone = [p for p in atoms.positions if np.linalg.norm(fewer.positions - p, axis=1).min() > 1e-6]
+    if len(gone) != 1:
+        raise ValueError(f"expected the second structure to lack exactly one atom of the first, it lacks {len(gone)}")
+    return gone[0]
+
+
+def correlations(x, y) -> dict:
+    """Pearson and Spearman (rank) correlation of two sets of values on the same points."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if x.shape != y.shape or x.ndim != 1 or len(x) < 2:
+        raise ValueError(f"need two 1-d arrays of the same length >= 2, got shapes {x.shape} and {y.shape}")
+    rank = lambda v: np.argsort(np.argsort(v))  # noqa: E731
+    return {"pearson": float(np.corrcoef(x, y)[0, 1]), "spearman": float(np.corrcoef(rank(x), rank(y))[0, 1])}
 
 
 def rank_at(points, potential, position, radius: float = 0.6) -> dict:
@@ -268,18 +325,22 @@ def energy_by_partner(model, molecules, element="H", batch_size: int = 200) -> d
     return {partner: np.array(e) for partner, e in sorted(groups.items())}
 
 
+class DiscreteFilters:
+    """A model extension: the filters see distances rounded to a grid (see discretized)."""
+
+    def expand(self, d):
+        return super().expand(torch.round(d / self.bin_width) * self.bin_width)
+
+
 def discretized(model, bin_width: float = 0.1):
     """A copy of ``model`` whose filters see distances rounded to a grid of ``bin_width`` Å.
 
     That is a discrete filter, a table of values at grid points as an image convolution uses
     (Abb. 2): the energy jumps whenever a distance crosses the middle between two grid points.
     """
-    discrete = copy.deepcopy(model).eval()
-    if hasattr(discrete, "filter_tables"):
-        discrete.filter_tables = None
-    expand = discrete.expand
-    discrete.expand = lambda d: expand(torch.round(d / bin_width) * bin_width)
-    return discrete
+    if not bin_width > 0:
+        raise ValueError(f"bin_width must be positive, got {bin_width}")
+    return _extend(model, DiscreteFilters, bin_width=float(bin_width))
 
 
 def bond_scan(model, atoms, i: int, j: int, distances) -> np.ndarray:

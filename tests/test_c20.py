@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from minischnet.data import c20, c20_minimum
-from minischnet.data.c20 import data_dir
+from minischnet.data import data_dir
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,8 @@ import torch
 from ase import units
 
 import minischnet
-from minischnet.c20_rpmd import block_error, main, same_potential, weights_hash
+from minischnet.md import block_error
+from minischnet.studies.c20_rpmd import main, same_potential, weights_hash
 
 RESULTS = Path(__file__).resolve().parents[1] / "data" / "results"
 
@@ -51,7 +52,7 @@ def test_study_runs_and_resumes(tmp_path):
 
 
 def test_c20_has_thirty_bonds():
-    from minischnet.c20_rpmd import bond_statistics, bonds
+    from minischnet.md import bond_statistics, bonds
     from minischnet.data import c20_minimum
 
     atoms = c20_minimum()

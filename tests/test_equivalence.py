@@ -5,6 +5,7 @@ import pytest
 import torch
 
 import minischnet
+from minischnet import reference
 from conftest import CUTOFF, MODELS, random_crystal, random_molecule, small_params, torch_model
 
 
@@ -14,8 +15,10 @@ def reference_ef(kind, params, Z, R, cell=None, pbc=None):
 
 
 def assert_close_rel(a, b, rtol):
+    """|a - b| <= rtol * max(|b|, 1): relative, but absolute (in eV, eV/Å) for values below 1,
+    where the sum of atom-wise terms of order 1 cancels and round-off stays at their scale."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    scale = max(np.abs(b).max(), 1e-300)
+    scale = max(np.abs(b).max(), 1.0)
     assert np.abs(a - b).max() <= rtol * scale, f"max |a-b| = {np.abs(a - b).max():.3e}, scale {scale:.3e}"
 
 
@@ -26,8 +29,8 @@ def test_single_molecule_float64(model_kind, n_atoms, rng):
     Z, R = random_molecule(n_atoms, rng)
     E_ref, F_ref = reference_ef(model_kind, params, Z, R)
     E, F = model.energy_and_forces(minischnet.collate([(Z, R)], CUTOFF))
-    assert_close_rel(E.item(), E_ref, 1e-9)
-    assert_close_rel(F.numpy(), F_ref, 1e-9)
+    assert_close_rel(E.item(), E_ref, 1e-12)
+    assert_close_rel(F.numpy(), F_ref, 1e-12)
     if n_atoms > 1:  # a lone atom has no forces; everything else must have some
         assert np.abs(F_ref).max() > 1e-3
 
@@ -40,8 +43,8 @@ def test_mixed_size_batch(model_kind, rng):
     splits = np.cumsum([len(Z) for Z, _ in molecules])[:-1]
     for (Z, R), e, f in zip(molecules, E.numpy(), np.split(F.numpy(), splits)):
         E_ref, F_ref = reference_ef(model_kind, params, Z, R)
-        assert_close_rel(e, E_ref, 1e-9)
-        assert_close_rel(f, F_ref, 1e-9)
+        assert_close_rel(e, E_ref, 1e-12)
+        assert_close_rel(f, F_ref, 1e-12)
 
 
 def test_periodic_crystal(model_kind, rng):
@@ -50,8 +53,8 @@ def test_periodic_crystal(model_kind, rng):
     atoms = random_crystal(rng)
     E_ref, F_ref = reference_ef(model_kind, params, atoms.numbers, atoms.positions, atoms.cell.array, atoms.pbc)
     E, F = model.energy_and_forces(minischnet.collate([atoms], CUTOFF))
-    assert_close_rel(E.item(), E_ref, 1e-9)
-    assert_close_rel(F.numpy(), F_ref, 1e-9)
+    assert_close_rel(E.item(), E_ref, 1e-12)
+    assert_close_rel(F.numpy(), F_ref, 1e-12)
     # The cutoff (4 Å) reaches past the cell (about 3 Å): images must contribute, forces sum to zero.
     assert np.abs(F_ref.sum(axis=0)).max() < 1e-12
     assert np.abs(F_ref).max() > 1e-3
@@ -97,8 +100,8 @@ def test_cuda_matches_reference(model_kind, rng):
     splits = np.cumsum([len(Z) for Z, _ in molecules])[:-1]
     for (Z, R), e, f in zip(molecules, E.cpu().numpy(), np.split(F.cpu().numpy(), splits)):
         E_ref, F_ref = reference_ef(model_kind, params, Z, R)
-        assert_close_rel(e, E_ref, 1e-9)
-        assert_close_rel(f, F_ref, 1e-9)
+        assert_close_rel(e, E_ref, 1e-12)
+        assert_close_rel(f, F_ref, 1e-12)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
@@ -128,3 +131,20 @@ def test_batches_are_moved_to_the_model_dtype(rng):
     with torch.no_grad():
         assert model(batch).item() == model(converted).item()
         assert torch.equal(model.atom_energies(batch), model.atom_energies(converted))
+
+
+def test_shifted_softplus_is_exact_in_value_and_gradient():
+    """ssp and its gradient equal the reference's (np.logaddexp, autograd) to round-off everywhere,
+    also beyond softplus's default threshold of 20, where a plain F.softplus is off by 2e-9."""
+    from autograd import elementwise_grad
+
+    from minischnet.nn.layers import shifted_softplus
+
+    x = np.concatenate([np.linspace(-60, 60, 2401), [-800.0, 800.0]])
+    t = torch.tensor(x, requires_grad=True)
+    y = shifted_softplus(t)
+    (g,) = torch.autograd.grad(y.sum(), t)
+    np.testing.assert_allclose(y.detach().numpy(), reference.shifted_softplus(x), rtol=1e-15, atol=1e-15)
+    np.testing.assert_allclose(g.numpy(), elementwise_grad(reference.shifted_softplus)(x), rtol=0, atol=1e-14)
+    plain = torch.nn.functional.softplus(torch.tensor(25.0, dtype=torch.float64)) - np.log(2.0)
+    assert abs(plain.item() - reference.shifted_softplus(25.0)) > 1e-11  # what the threshold fixes

@@ -72,7 +72,7 @@ def test_3dmol_is_served_offline():
 
 
 def test_make_figures_regenerates_from_shipped_files(tmp_path, capsys):
-    from minischnet.make_figures import main
+    from minischnet.studies.make_figures import main
 
     main(["--out", str(tmp_path)])
     for name in ("abb2_filters.png", "abb4_local_potential.png", "abb4_local_potential_minus_H.png",
@@ -86,7 +86,7 @@ def test_abb6_right_comes_from_the_longest_finished_study(tmp_path):
     with one P finished (its process writes a summary of its own P) leaves the 20 ps study in place."""
     import json
 
-    from minischnet.make_figures import finished_rpmd_study
+    from minischnet.results import finished_rpmd_study
 
     assert finished_rpmd_study(tmp_path) is None
     for name, parts in (("c20_rpmd", {"P1": {}, "P8": {}}), ("c20_rpmd_long", {"P8": {}})):

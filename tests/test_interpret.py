@@ -9,7 +9,9 @@ from ase import Atoms
 from ase.build import molecule
 
 import minischnet
+from minischnet import reference
 from minischnet.interpret import local_potential
+from minischnet.neighbors import neighbor_pairs
 from conftest import CUTOFF, small_params, torch_model
 from test_symmetry import random_rotation
 
@@ -19,18 +21,38 @@ def model(model_kind):
     return torch_model(model_kind, small_params(model_kind))
 
 
-def test_probe_leaves_the_molecule_untouched(model):
+def reference_atom_energies(kind, params, Z, R, deaf_to=None):
+    """Atom-wise energies (eq. 3) by the reference, written out here with its own pair list; the
+    messages sent by atom ``deaf_to`` to the others are dropped (a probe nobody feels)."""
+    i, j, _ = neighbor_pairs(R, CUTOFF)  # ordered pairs: the message j -> i
+    if deaf_to is not None:
+        keep = ~((j == deaf_to) & (i != deaf_to))
+        i, j = i[keep], j[keep]
+    interaction, activation = reference.MODELS[kind]
+    d = reference.pair_distances(R, i, j, np.zeros((len(i), 3)))
+    rbf = reference.gaussian_expansion(d, params["rbf_centers"], params["rbf_gamma"])
+    fcut = reference.cosine_cutoff(d, params["cutoff"])
+    x = params["embedding"][Z]
+    for t in range(reference.n_interactions(params)):
+        x = x + interaction(params, t, x, rbf, fcut, i, j)
+    return reference.atomwise_energies(params, x, Z, activation)
+
+
+def test_probe_potential_is_the_reference_with_the_probe_unheard(model_kind, rng):
+    """The truth: the reference with every message from the probe to the molecule removed."""
+    params = small_params(model_kind)
+    model = torch_model(model_kind, params)
     mol = molecule("HCOOH")
-    alone = model.atom_energies(minischnet.collate([mol], CUTOFF)).detach()
-    point = mol.positions[0] + np.array([0.0, 1.2, 0.4])
-    with_probe = minischnet.collate([(np.append(mol.numbers, 1), np.vstack([mol.positions, point]))], CUTOFF)
-    with_probe.unseen = torch.tensor([False] * len(mol) + [True])
-    masked = model.atom_energies(with_probe).detach()
-    torch.testing.assert_close(masked[:-1], alone, rtol=0, atol=1e-12)
-    with_probe.unseen = None  # an ordinary hydrogen is felt by its neighbours
-    assert (model.atom_energies(with_probe).detach()[:-1] - alone).abs().max() > 1e-3
-    # and the masked probe's energy is what local_potential reports
-    assert local_potential(model, mol, [point])[0] == pytest.approx(masked[-1].item(), rel=1e-12)
+    points = mol.positions.mean(axis=0) + rng.normal(0, 1.5, (6, 3))
+    Z = np.append(mol.numbers, 1)
+    truth = [reference_atom_energies(model_kind, params, Z, np.vstack([mol.positions, p]), deaf_to=len(mol))[-1]
+             for p in points]
+    np.testing.assert_allclose(local_potential(model, mol, points, batch_size=4), truth, rtol=1e-12)
+    # an ordinary hydrogen at the same place, heard by the molecule, has another energy (T = 2)
+    heard = [reference_atom_energies(model_kind, params, Z, np.vstack([mol.positions, p]))[-1] for p in points]
+    assert np.abs(np.subtract(heard, truth)).max() > 1e-3
+    # and the model itself is left as it was: no hooks remain
+    assert all(not block._forward_hooks for block in model.interactions)
 
 
 def test_invariant_under_rotating_molecule_and_probe_together(model, rng):
@@ -224,7 +246,8 @@ def test_gfn2_xtb_binds_a_hydrogen_at_the_oxygens_and_at_a_vacancy():
 
     from minischnet.data import qm9
     from minischnet.interpret import insertion_energy, lowest_nearest, probe_surface
-    from minischnet.make_figures import n_formylformamide, removed_position
+    from minischnet.data import n_formylformamide
+    from minischnet.interpret import removed_position
 
     mol, radical = n_formylformamide(qm9())
     vacancy = removed_position(mol, radical)

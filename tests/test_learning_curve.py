@@ -4,7 +4,7 @@ import json
 import multiprocessing as mp
 from pathlib import Path
 
-from minischnet.train.learning_curve import FIELDS, record_row, recorded
+from minischnet.studies.learning_curve import FIELDS, record_row, recorded
 
 
 def _write_many(csv_path, model, n):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from minischnet.data import materials
-from minischnet.data.c20 import data_dir
+from minischnet.data import data_dir
 from minischnet.data.make_materials import all_structures, supercell_energy
 
 

@@ -9,8 +9,9 @@ import pytest
 import minischnet
 from minischnet.data import qm9, qm9_split
 from minischnet.interpret import energy_by_partner
-from minischnet.make_figures import n_formylformamide, removed_position
-from minischnet.partition_study import partition_row, reference_shell
+from minischnet.data import n_formylformamide
+from minischnet.interpret import removed_position
+from minischnet.studies.partition_study import partition_row, reference_shell
 
 ROOT = Path(__file__).parents[1]
 STUDY = ROOT / "data" / "results" / "abb4_partition" / "partition.json"

@@ -4,9 +4,10 @@ from .batch import Batch, collate, structure_pairs
 from .c20 import c20, c20_cage, c20_minimum, c20_sampling
 from .dataset import AtomsDataset
 from .materials import materials
-from .qm9 import atomization_energies, atomref_u0, qm9, qm9_split
+from .paths import data_dir
+from .qm9 import atomization_energies, atomref_u0, n_formylformamide, qm9, qm9_split
 
 __all__ = [
     "AtomsDataset", "Batch", "atomization_energies", "atomref_u0", "c20", "c20_cage", "c20_minimum", "c20_sampling",
-    "collate", "materials", "qm9", "qm9_split", "structure_pairs",
+    "collate", "data_dir", "materials", "n_formylformamide", "qm9", "qm9_split", "structure_pairs",
 ]

@@ -35,7 +35,6 @@ class Batch:
     cutoff: float
     energy: torch.Tensor | None = None
     forces: torch.Tensor | None = None
-    unseen: torch.Tensor | None = None  # (n_atoms,) bool: atoms that others do not feel (probes)
 
     @property
     def n_structures(self) -> int:

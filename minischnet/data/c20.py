@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import zipfile
-from pathlib import Path
 
 import numpy as np
 from ase import Atoms
+
+from .paths import data_dir
 
 
 def c20_cage(bond_length: float = 1.45) -> Atoms:
@@ -25,11 +25,6 @@ def c20_cage(bond_length: float = 1.45) -> Atoms:
         vertices += [np.array([0, a / phi, b * phi]), np.array([a / phi, b * phi, 0]), np.array([a * phi, 0, b / phi])]
     positions = np.array(vertices) * bond_length / (2 / phi)
     return Atoms("C20", positions=positions)
-
-
-def data_dir() -> Path:
-    """The repository's data/ folder (or $MINISCHNET_DATA)."""
-    return Path(os.environ.get("MINISCHNET_DATA", Path(__file__).resolve().parents[2] / "data"))
 
 
 def c20(split: str = "train"):

@@ -6,7 +6,7 @@ import zipfile
 
 import numpy as np
 
-from .c20 import data_dir
+from .paths import data_dir
 from .dataset import AtomsDataset
 
 

@@ -25,6 +25,7 @@ import numpy as np
 
 from .._atomic import atomic_write
 from .dataset import AtomsDataset
+from .paths import data_dir
 
 HARTREE = 27.211386  # eV
 N_MOLECULES = 130_831
@@ -183,6 +184,18 @@ N_TRAIN = 110_000
 LEARNING_CURVE_SIZES = (1_000, 2_000, 5_000, 10_000, 25_000, 50_000, 110_000)
 
 
+def n_formylformamide(qm9_set=None):
+    """N-formylformamide (O=CNC=O) from QM9, the molecule of Abb. 4, and the same molecule
+    without the hydrogen on nitrogen (the radical of Abb. 4's second panel)."""
+    qm9_set = qm9() if qm9_set is None else qm9_set
+    k = int(np.flatnonzero(qm9_set.info["smiles"] == "O=CNC=O")[0])
+    mol = qm9_set[k]
+    n = int(np.flatnonzero(mol.numbers == 7)[0])
+    hydrogens = np.flatnonzero(mol.numbers == 1)
+    h_on_n = int(hydrogens[np.argmin(mol.get_distances(n, hydrogens))])
+    return mol, mol[[i for i in range(len(mol)) if i != h_on_n]]
+
+
 def make_split(seed: int = SPLIT_SEED) -> dict:
     """Positions (0-based, in ``qm9()`` order) of test, validation and train.
 
@@ -199,8 +212,6 @@ def make_split(seed: int = SPLIT_SEED) -> dict:
 
 
 def split_path() -> Path:
-    from .c20 import data_dir
-
     return data_dir() / "qm9" / "split.npz"
 
 

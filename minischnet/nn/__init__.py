@@ -2,6 +2,7 @@
 
 from .base import AtomisticModel
 from .dtnn import DTNN
+from .registry import MODEL_CLASSES, load, save
 from .schnet import SchNet
 
-__all__ = ["AtomisticModel", "DTNN", "SchNet"]
+__all__ = ["AtomisticModel", "DTNN", "MODEL_CLASSES", "SchNet", "load", "save"]

@@ -1,7 +1,17 @@
-"""What DTNN and SchNet share: embedding, distances, read-out (3), forces (5), weight exchange.
+"""What DTNN and SchNet share: embedding, the refinement loop (1), read-out (3), forces (5).
 
-A subclass defines ``interactions`` (a ModuleList, one refinement step (1) each), the output
-activation, and the reference parameter layout; everything else lives here.
+A model is an embedding, T interaction blocks and a read-out network. A subclass defines
+``interactions`` (a ModuleList of blocks), its output activation and, where needed, how the
+reference names its parameters; the loop of eq. (1) and everything else lives here, once.
+
+An interaction block is a module with two methods:
+
+    block.pair_input(rbf, fcut)       what the block needs of each pair's distance, computed once
+                                      per forward pass: rbf (P, K), fcut (P,) -> anything
+    block(x, pair_input, idx_i, idx_j) the update v_i of eq. (1): x (n_atoms, F) -> (n_atoms, F)
+
+Pairs are stored once (idx_i < idx_j, or an atom and its own periodic image): a block sends each
+pair's messages both ways, j -> i and i -> j, since everything it computes from d_ij is symmetric.
 """
 
 from __future__ import annotations
@@ -10,20 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .layers import cosine_cutoff, gaussian_expansion
-
-
-def message_mask(batch):
-    """(2P,) weights of the messages [j -> i, i -> j], or None: atoms marked ``batch.unseen`` send nothing.
-
-    An unseen atom (a probe, Abb. 4) feels its neighbours but no other atom feels it.
-    """
-    unseen = getattr(batch, "unseen", None)
-    if unseen is None:
-        return None
-    src = torch.cat([batch.idx_j, batch.idx_i])
-    dst = torch.cat([batch.idx_i, batch.idx_j])
-    return (~unseen[src] | unseen[dst]).to(batch.R.dtype)
+from .layers import cosine_cutoff, gaussian_expansion, pair_vectors
 
 
 class AtomisticModel(nn.Module):
@@ -59,13 +56,16 @@ class AtomisticModel(nn.Module):
     def output_activation(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
-    def refine(self, x, d, idx_i, idx_j, keep=None) -> torch.Tensor:
-        """Eq. (1) T times from x^(0) (n_atoms, F) and pair distances d (P,): returns x^(T).
+    def pair_inputs(self, d: torch.Tensor) -> list:
+        """What each interaction block takes from the pair distances d (P,): one entry per block."""
+        rbf, fcut = self.expand(d)  # (P, K), (P,)
+        return [block.pair_input(rbf, fcut) for block in self.interactions]
 
-        ``keep`` (2P,) optionally weights the messages of both directions, [j -> i, i -> j]
-        (see ``message_mask``); None keeps them all.
-        """
-        raise NotImplementedError
+    def refine(self, x: torch.Tensor, d: torch.Tensor, idx_i, idx_j) -> torch.Tensor:
+        """Eq. (1), T times: x_i^(t+1) = x_i^(t) + v_t(x^(t), d)_i, from x^(0) (n, F) to x^(T)."""
+        for block, pair_input in zip(self.interactions, self.pair_inputs(d)):
+            x = x + block(x, pair_input, idx_i, idx_j)  # (n, F)
+        return x
 
     def expand(self, d: torch.Tensor):
         """Radial basis (P, K) and cosine cutoff (P,) of the pair distances d (P,)."""
@@ -84,10 +84,10 @@ class AtomisticModel(nn.Module):
         if R is None:
             batch = batch.to(self.device, self.dtype)
             R = batch.R
-        r_ij = R.index_select(0, batch.idx_j) - R.index_select(0, batch.idx_i) + batch.offsets  # (P, 3), one direction per pair
+        r_ij = pair_vectors(R, batch.idx_i, batch.idx_j, batch.offsets)  # (P, 3), one direction per pair
         d = torch.linalg.vector_norm(r_ij, dim=1)  # (P,)
-        x = self.embedding(batch.Z)  # (n_atoms, F)
-        x = self.refine(x, d, batch.idx_i, batch.idx_j, message_mask(batch))
+        x = self.embedding(batch.Z)  # (n_atoms, F): x_i^(0) = A[Z_i]
+        x = self.refine(x, d, batch.idx_i, batch.idx_j)  # (n_atoms, F): x_i^(T), eq. (1)
         return self.atomwise_energies(x, batch.Z)  # (n_atoms,)
 
     def forward(self, batch, R: torch.Tensor | None = None) -> torch.Tensor:

@@ -2,6 +2,7 @@
 
 The same function as ``minischnet.reference.dtnn_energy``. Each pair is stored once; the
 distance factor (W^fd d̂_ij + b^f2) is computed once per pair, and W^fx x_j + b^f1 once per atom.
+The loop of eq. (1) is ``AtomisticModel.refine``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from .layers import sum_over_neighbors
 
 
 class DTNNInteraction(nn.Module):
-    """Eq. (2), summed over j, times the cosine cutoff: sum_j f(d_ij) v_ij."""
+    """Eq. (2), summed over j, times the cosine cutoff: v_i = sum_j f(d_ij) v_ij."""
 
     def __init__(self, n_features: int, n_rbf: int, n_factors: int):
         super().__init__()
@@ -22,12 +23,20 @@ class DTNNInteraction(nn.Module):
         self.fd = nn.Linear(n_rbf, n_factors)  # W^fd, b^f2
         self.xf = nn.Linear(n_factors, n_features, bias=False)  # W^xf
 
-    def forward(self, x, rbf, fcut, src, dst, keep=None):
-        x_factor = self.fx(x)  # (n, Ff)
-        d_factor = self.fd(rbf).repeat(2, 1)  # (2P, Ff), both directions
-        weight = fcut.repeat(2) if keep is None else fcut.repeat(2) * keep  # (2P,)
-        v = torch.tanh(self.xf(x_factor[src] * d_factor)) * weight[:, None]  # (2P, F)
-        return sum_over_neighbors(v, dst, len(x))
+    def pair_input(self, rbf, fcut):
+        """The distance factor W^fd d̂_ij + b^f2 (P, Ff) and the cutoff f(d_ij) (P,)."""
+        return self.fd(rbf), fcut
+
+    def forward(self, x, pair_input, idx_i, idx_j):
+        """v of eq. (1): x (n, F) -> (n, F), messages both ways along every stored pair."""
+        d_factor, fcut = pair_input  # (P, Ff), (P,)
+        x_factor = self.fx(x)  # (n, Ff): W^fx x_j + b^f1, once per atom
+
+        def v(sender):  # eq. (2) for the message from atom sender[p], times f(d): (P, F)
+            return torch.tanh(self.xf(x_factor.index_select(0, sender) * d_factor)) * fcut[:, None]
+
+        y = sum_over_neighbors(v(idx_j), idx_i, len(x))  # (n, F): j -> i
+        return y.index_add_(0, idx_j, v(idx_i))  # (n, F): and i -> j
 
 
 class DTNN(AtomisticModel):
@@ -49,11 +58,3 @@ class DTNN(AtomisticModel):
 
     def output_activation(self, x):
         return torch.tanh(x)
-
-    def refine(self, x, d, idx_i, idx_j, keep=None):
-        rbf, fcut = self.expand(d)  # (P, K), (P,)
-        src = torch.cat([idx_j, idx_i])
-        dst = torch.cat([idx_i, idx_j])
-        for block in self.interactions:
-            x = x + block(x, rbf, fcut, src, dst, keep)  # eq. (1)
-        return x

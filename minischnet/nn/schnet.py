@@ -33,6 +33,17 @@ from .layers import shifted_softplus, sum_over_neighbors
 from .tabulate import hermite_interpolate, hermite_table
 
 
+def cfconv(h: torch.Tensor, W: torch.Tensor, idx_i, idx_j) -> torch.Tensor:
+    """Eq. (4), the continuous-filter convolution: y_i = sum_j h_j o W(d_ij).
+
+    h (n, F) atom features, W (P, F) the filter of each stored pair, idx_i, idx_j (P,).
+    W(d_ij) = W(d_ji), so one filter serves both directions of a pair: the filter network runs
+    once per pair, and each pair sends h_j to i and h_i to j.
+    """
+    y = sum_over_neighbors(h.index_select(0, idx_j) * W, idx_i, len(h))  # (n, F): messages j -> i
+    return y.index_add_(0, idx_j, h.index_select(0, idx_i) * W)  # (n, F): and i -> j, same filter
+
+
 class SchNetInteraction(nn.Module):
     """One interaction block: atom-wise -> cfconv (4) -> atom-wise, ssp -> atom-wise; returns v."""
 
@@ -46,22 +57,25 @@ class SchNetInteraction(nn.Module):
         self.f2out = nn.Linear(F, F)
         self.dense = nn.Linear(F, F)
 
+    def pair_input(self, rbf, fcut):
+        """What this block needs of each pair: its filter W(d_ij), (P, F)."""
+        return self.filter(rbf, fcut)
+
     def filter(self, rbf, fcut):
-        """The filter-generating network: W(d) = ssp(ssp(rbf W1 + b1) W2 + b2) f(d), (P, K) -> (P, F)."""
+        """The filter-generating network: W(d) = ssp(ssp(rbf W1 + b1) W2 + b2) f(d).
+
+        rbf (P, K), fcut (P,) -> W (P, F).
+        """
         W = self.filter2(shifted_softplus(self.filter1(rbf)))  # (P, F)
         if self.filter_activation:
             W = shifted_softplus(W)
-        return W * fcut[:, None]
+        return W * fcut[:, None]  # (P, F)
 
-    def forward(self, x, W, src, dst, keep=None):
-        # x (n, F); W (P, F) the filters of the P pairs; src, dst (2P,): both directions of each pair
+    def forward(self, x, W, idx_i, idx_j):
+        """v of eq. (1): x (n, F) and the pairs' filters W (P, F) -> (n, F)."""
         h = self.in2f(x)  # (n, F)
-        h_src = h.index_select(0, src).view(2, len(W), h.shape[1])  # (2, P, F): h_j for j -> i, h_i for i -> j
-        messages = (h_src * W).view(len(src), h.shape[1])  # (2P, F)
-        if keep is not None:
-            messages = messages * keep[:, None]
-        y = sum_over_neighbors(messages, dst, len(x))  # cfconv (4), (n, F)
-        return self.dense(shifted_softplus(self.f2out(y)))  # v_i, (n, F)
+        y = cfconv(h, W, idx_i, idx_j)  # (n, F), eq. (4)
+        return self.dense(shifted_softplus(self.f2out(y)))  # (n, F)
 
 
 class SchNet(AtomisticModel):
@@ -135,14 +149,7 @@ class SchNet(AtomisticModel):
             raise ValueError(f"the reference implements the thesis's SchNet; {pytorch_only} exists in PyTorch only")
         return super().to_reference()
 
-    def refine(self, x, d, idx_i, idx_j, keep=None):
-        src = torch.cat([idx_j, idx_i])  # message from j to i, and from i to j
-        dst = torch.cat([idx_i, idx_j])
+    def pair_inputs(self, d):
         if self.filter_tables is not None and not self.training:
-            filters = [hermite_interpolate(d, table, self.cutoff) for table in self.filter_tables]
-        else:
-            rbf, fcut = self.expand(d)  # (P, K), (P,)
-            filters = [block.filter(rbf, fcut) for block in self.interactions]
-        for block, W in zip(self.interactions, filters):
-            x = x + block(x, W, src, dst, keep)  # eq. (1)
-        return x
+            return [hermite_interpolate(d, table, self.cutoff) for table in self.filter_tables]
+        return super().pair_inputs(d)  # (P, F) filters, one per block

@@ -1,21 +1,42 @@
-"""Loss (6) for the PyTorch models; the twin of ``minischnet.reference.energy_force_loss``."""
+"""Loss (6) for the PyTorch models; the twin of ``minischnet.reference.energy_force_loss``.
+
+The trainer's training loss, its validation score and ``evaluate`` all call this one function.
+"""
 
 from __future__ import annotations
+
+import math
 
 import torch
 
 
+def loss_per_structure(batch, E: torch.Tensor, F: torch.Tensor | None, rho: float) -> torch.Tensor:
+    """Eq. (6) for each structure: rho (E - Ê)^2 + (1/n_atoms) sum_i ‖F_i - F̂_i‖^2, (n_structures,).
+
+    ``E`` (n_structures,) and ``F`` (n_atoms, 3) are the model's predictions Ê and F̂ = -dÊ/dr;
+    the batch holds the reference values. ``rho = math.inf`` means energies alone: (E - Ê)^2,
+    and ``F`` may then be None.
+    """
+    energy_term = (batch.energy - E) ** 2  # (n_structures,)
+    if math.isinf(rho):
+        return energy_term
+    per_atom = ((batch.forces - F) ** 2).sum(dim=1)  # (n_atoms,)
+    force_term = torch.zeros_like(E).index_add_(0, batch.structure, per_atom)  # (n_structures,)
+    return rho * energy_term + force_term / batch.n_atoms.to(E.dtype)
+
+
 def energy_force_loss(model, batch, rho: float) -> torch.Tensor:
-    """Mean over structures of  rho (E - Ê)^2 + (1/n_atoms) sum_i ‖F_i - (-dÊ/dr_i)‖^2   (eq. 6).
+    """Loss (6), the mean over the structures of ``batch``: what training minimises.
 
     In training mode the forces keep their graph, so ``loss.backward()`` reaches the weights
-    through the force term too.
+    through the force term too. ``rho = math.inf`` trains on energies alone (no forces computed).
     """
-    if batch.energy is None or batch.forces is None:
-        raise ValueError("loss (6) needs reference energies and forces in the batch")
+    if batch.energy is None:
+        raise ValueError("loss (6) needs reference energies in the batch")
+    if not math.isinf(rho) and batch.forces is None:
+        raise ValueError("loss (6) with a finite rho needs reference forces in the batch")
     batch = batch.to(model.device, model.dtype)
+    if math.isinf(rho):
+        return loss_per_structure(batch, model(batch), None, rho).mean()
     E, F = model.energy_and_forces(batch)
-    energy_term = (batch.energy - E) ** 2  # (n_structures,)
-    per_atom = ((batch.forces - F) ** 2).sum(dim=1)  # (n_atoms,)
-    force_term = torch.zeros_like(E).index_add_(0, batch.structure, per_atom) / batch.n_atoms
-    return (rho * energy_term + force_term).mean()
+    return loss_per_structure(batch, E, F, rho).mean()

@@ -27,14 +27,18 @@ import numpy as np
 import torch
 
 from .._progress import progress
-from .checkpoint import load, load_checkpoint, save_checkpoint
-from .loss import energy_force_loss
+from ..nn.registry import load, load_checkpoint, save_checkpoint
+from .loss import energy_force_loss, loss_per_structure
 from .standardize import apply_output_scale, fit_output_scale
+
+
+#: the energy weight of loss (6) that the shipped C20 model was trained with
+DEFAULT_RHO = 0.1
 
 
 @dataclass
 class TrainConfig:
-    rho: float = 0.01  # weight of the energy term in (6); math.inf trains on energies alone
+    rho: float = DEFAULT_RHO  # weight of the energy term in (6); math.inf trains on energies alone
     lr: float = 1e-3
     batch_size: int = 32
     max_epochs: int = 1000
@@ -237,9 +241,7 @@ class Trainer:
                     p.copy_(w)
 
     def loss(self, batch):
-        if self.config.energy_only:
-            return ((self.model(batch) - batch.energy) ** 2).mean()
-        return energy_force_loss(self.model, batch, self.config.rho)
+        return energy_force_loss(self.model, batch, self.config.rho)  # eq. (6)
 
     def fit(self) -> History:
         start = time.time()
@@ -289,18 +291,15 @@ def evaluate(model, dataset, indices=None, batch_size: int = 100, forces: bool =
     """
     was_training = model.training
     model.eval()
-    e_err, e_per_atom, f_err, f_sq = [], [], [], []
+    e_err, e_per_atom, f_err, losses = [], [], [], []
     indices = np.arange(len(dataset)) if indices is None else np.asarray(indices)
     for k in range(0, len(indices), batch_size):
         batch = dataset.batch(indices[k : k + batch_size], model.cutoff).to(model.device, model.dtype)
         if forces and batch.forces is not None:
             E, F = model.energy_and_forces(batch)
-            dF = (F - batch.forces).detach().double()
-            f_err.append(dF.abs().flatten().cpu().numpy())
-            # (1/n_atoms) sum_i |dF_i|^2 of each structure, the force term of (6)
-            per_structure = torch.zeros(batch.n_structures, dtype=dF.dtype, device=dF.device)
-            per_structure.index_add_(0, batch.structure, (dF**2).sum(1))
-            f_sq.append((per_structure / batch.n_atoms.to(dF.dtype)).cpu().numpy())
+            f_err.append((F - batch.forces).detach().abs().flatten().double().cpu().numpy())
+            if rho is not None and math.isfinite(rho):
+                losses.append(loss_per_structure(batch, E, F, rho).detach().double().cpu().numpy())
         else:
             with torch.no_grad():
                 E = model(batch)
@@ -311,7 +310,6 @@ def evaluate(model, dataset, indices=None, batch_size: int = 100, forces: bool =
            "energy_mae_per_atom": float(np.concatenate(e_per_atom).mean())}
     if f_err:
         out["force_mae"] = float(np.concatenate(f_err).mean())
-        if rho is not None and math.isfinite(rho):
-            e2 = np.concatenate(e_err) ** 2
-            out["loss"] = float((rho * e2 + np.concatenate(f_sq)).mean())
+    if losses:
+        out["loss"] = float(np.concatenate(losses).mean())  # loss (6), mean over the structures
     return out

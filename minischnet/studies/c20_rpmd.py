@@ -1,7 +1,7 @@
 """The C20 study of Abb. 6 (right): RPMD at 300 K with P = 1 and P = 8 beads, SchNet forces.
 
-    python -m minischnet.c20_rpmd --model data/models/c20_schnet.pt --out data/results/c20_rpmd
-    python -m minischnet.c20_rpmd ... --steps 2500000          # the paper's 1.25 ns at 0.5 fs
+    python -m minischnet.studies.c20_rpmd --model data/models/c20_schnet.pt --out data/results/c20_rpmd
+    python -m minischnet.studies.c20_rpmd ... --steps 2500000          # the paper's 1.25 ns at 0.5 fs
 
 Runs in chunks (``--chunk-steps``) and saves its state after each (positions, momenta, random
 generator, accumulated histograms and observables): run the same command again to continue.
@@ -11,7 +11,7 @@ plus ``distances.png``. The SchNet filters are tabulated (minischnet.nn.tabulate
 
 The model's check inside the dynamics runs the same study with the reference method itself::
 
-    python -m minischnet.c20_rpmd --gfn2 --beads 8 --steps 10000 --out data/results/c20_rpmd_gfn2
+    python -m minischnet.studies.c20_rpmd --gfn2 --beads 8 --steps 10000 --out data/results/c20_rpmd_gfn2
 
 (GFN2-xTB through tblite, the method that labelled the training data; about 0.25 s per 8-bead
 step on one core) and the SchNet run to compare is the same command with ``--model`` in place
@@ -30,51 +30,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ._atomic import atomic_write
-from .md import RingPolymerMD, pair_distances
-
-# 0.005 Å bins over 1.0-4.6 Å: C20's diameter is 4.1 Å; a pair stretched past 4.6 Å is not counted
-# (about 1 in 10^7 at 300 K; the number is 190 P frames minus the counts)
-BINS = np.linspace(1.0, 4.6, 721)
-
-
-def densities(counts: dict) -> dict:
-    """Accumulated counts {"beads", "centroids"} over BINS -> probability densities (1/Å) at the bin centres."""
-    widths = np.diff(BINS)
-    return {"r": 0.5 * (BINS[1:] + BINS[:-1]),
-            **{k: counts[k] / max(counts[k].sum(), 1) / widths for k in ("beads", "centroids")}}
-
-
-def load_histograms(out: Path, P: int) -> dict:
-    """The distance densities of a finished or running study, from ``out/P{P}.npz``."""
-    with np.load(Path(out) / f"P{P}.npz", allow_pickle=True) as saved:
-        return densities({k: saved[k] for k in ("beads", "centroids")})
-
-
-def block_error(x, blocks=20):
-    b = np.array_split(np.asarray(x), blocks)
-    means = np.array([v.mean() for v in b if len(v)])
-    return float(means.std(ddof=1) / np.sqrt(len(means))) if len(means) > 1 else float("nan")
-
+from .._atomic import atomic_write
+from ..md import RingPolymerMD, block_error, bond_statistics, bonds, pair_distances
+from ..results import DISTANCE_BINS as BINS
+from ..results import densities
 
 SERIES = ("kinetic_cv", "potential", "radius_of_gyration", "bond_mean", "bond_std")
-
-
-def bonds(atoms, longest=1.8):
-    """The (i, j) pairs closer than ``longest`` Å in ``atoms``: C20's 30 C-C bonds at its minimum."""
-    i, j = np.triu_indices(len(atoms), k=1)
-    bonded = pair_distances(atoms.positions) < longest
-    return i[bonded], j[bonded]
-
-
-def bond_statistics(q, i, j):
-    """Per frame, the mean and the spread of the bond lengths over all beads: (frames,), (frames,) Å.
-
-    Time series of these give the distance distribution's first two moments with block errors,
-    which is how two runs' distributions are compared within their statistical errors.
-    """
-    d = np.linalg.norm(q[..., j, :] - q[..., i, :], axis=-1).reshape(len(q), -1)  # (frames, beads x bonds)
-    return d.mean(axis=1), d.std(axis=1)
 
 
 def weights_hash(model) -> str:
@@ -143,7 +104,8 @@ def simulate(calc, atoms, P, args, out: Path, potential_id: str = "") -> dict:
 
 def main(argv=None):
     import minischnet
-    from .data import c20_minimum
+
+    from ..data import c20_minimum
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=Path("data/models/c20_schnet.pt"))
@@ -174,7 +136,7 @@ def main(argv=None):
         potential_id = f"{args.model.name} weights sha256:{weights_hash(model)}"
         model_info = {k: model.info.get(k) for k in ("epochs", "test_energy_mae", "test_force_mae")}
     atoms = c20_minimum()
-    summary = {"command": "python -m minischnet.c20_rpmd " + " ".join(sys.argv[1:] if argv is None else argv),
+    summary = {"command": "python -m minischnet.studies.c20_rpmd " + " ".join(sys.argv[1:] if argv is None else argv),
                "potential": potential, "potential_id": potential_id, "model_info": model_info, "machine": platform.platform(), "temperature_K": args.temperature,
                "timestep_fs": args.timestep}
     results = {}
@@ -186,7 +148,7 @@ def main(argv=None):
     import matplotlib
 
     matplotlib.use("Agg")
-    from .figures import distance_figure
+    from ..figures import distance_figure
 
     distance_figure({k: v["histograms"] for k, v in results.items()},
                     args.out / "distances.png")

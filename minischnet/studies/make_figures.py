@@ -1,6 +1,6 @@
 """Regenerate the thesis summary's figures from the shipped models and results.
 
-    python -m minischnet.make_figures --out data/results/figures
+    python -m minischnet.studies.make_figures --out data/results/figures
 
 Abb. 2  abb2_filters.png           continuous vs discrete filters: C=O stretch of formamide (QM9 model)
 Abb. 4  abb4_local_potential.png   H-probe potential around N-formylformamide (QM9 model), and
@@ -24,35 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .data.c20 import data_dir
-
-
-def n_formylformamide(qm9):
-    """N-formylformamide (O=CNC=O) from QM9, and the same without the hydrogen on nitrogen."""
-    k = int(np.flatnonzero(qm9.info["smiles"] == "O=CNC=O")[0])
-    mol = qm9[k]
-    n = int(np.flatnonzero(mol.numbers == 7)[0])
-    hydrogens = np.flatnonzero(mol.numbers == 1)
-    h_on_n = int(hydrogens[np.argmin(mol.get_distances(n, hydrogens))])
-    return mol, mol[[i for i in range(len(mol)) if i != h_on_n]]
-
-
-def removed_position(atoms, fewer):
-    """Where the one atom of ``atoms`` that ``fewer`` lacks was (Å): the vacancy of a radical."""
-    gone = [p for p in atoms.positions if np.linalg.norm(fewer.positions - p, axis=1).min() > 1e-6]
-    if len(gone) != 1:
-        raise ValueError(f"expected the second structure to lack exactly one atom of the first, it lacks {len(gone)}")
-    return gone[0]
-
-
-def finished_rpmd_study(results: Path):
-    """The longest C20 study whose summary.json holds both P = 1 and P = 8: the 1.25 ns runs
-    (``c20_rpmd_long``) once their joint summary is written, else the 20 ps study (``c20_rpmd``)."""
-    for name in ("c20_rpmd_long", "c20_rpmd"):
-        summary = results / name / "summary.json"
-        if summary.exists() and {"P1", "P8"} <= set(json.loads(summary.read_text())):
-            return results / name
-    return None
+from ..results import finished_rpmd_study, load_histograms
+from ..data import data_dir
 
 
 def main(argv=None):
@@ -67,9 +40,9 @@ def main(argv=None):
     matplotlib.use("Agg")
     import minischnet
 
-    from . import data
-    from .figures import distance_figure, embedding_figure, filter_figure, learning_curve_figure, local_potential_figure
-    from .interpret import embedding_pca, local_potential, probe_surface
+    from .. import data
+    from ..figures import distance_figure, embedding_figure, filter_figure, learning_curve_figure, local_potential_figure
+    from ..interpret import embedding_pca, local_potential, probe_surface
 
     root = data_dir()
     made = []
@@ -81,7 +54,7 @@ def main(argv=None):
         o = int(np.flatnonzero(formamide.numbers == 8)[0])
         c = int(np.argsort(formamide.get_distances(o, range(len(formamide))))[1])
         filter_figure(model, formamide, c, o, np.linspace(1.0, 1.6, 241), path=args.out / "abb2_filters.png")
-        mol, radical = n_formylformamide(qm9)
+        mol, radical = data.n_formylformamide(qm9)
         for atoms, name in ((mol, "abb4_local_potential.png"), (radical, "abb4_local_potential_minus_H.png")):
             points = probe_surface(atoms, distance=args.probe_distance, points_per_atom=1000)
             local_potential_figure(atoms, points, local_potential(model, atoms, points), path=args.out / name)
@@ -94,7 +67,7 @@ def main(argv=None):
         except ImportError:
             print("skipped the GFN2-xTB check of Abb. 4: tblite is not installed (pip install tblite)")
         else:
-            from .interpret import insertion_energy
+            from ..interpret import insertion_energy
 
             for atoms, name in ((mol, "abb4_gfn2_insertion.png"), (radical, "abb4_gfn2_insertion_minus_H.png")):
                 points = probe_surface(atoms, distance=args.probe_distance, points_per_atom=300)
@@ -119,8 +92,6 @@ def main(argv=None):
         made.append("abb6_learning_curve.png")
     rpmd = finished_rpmd_study(root / "results")
     if rpmd is not None:
-        from .c20_rpmd import load_histograms
-
         distance_figure({f"P = {P}": load_histograms(rpmd, P) for P in (1, 8)}, path=args.out / "abb6_c20_distances.png")
         made.append(f"abb6_c20_distances.png (from {rpmd.name})")
     else:

@@ -1,6 +1,6 @@
 """SchNet's implementation choices, measured: the same small QM9 run with each switch flipped.
 
-    python -m minischnet.train.variants --out data/results/schnet_variants
+    python -m minischnet.studies.variants --out data/results/schnet_variants
 
 Published SchNet codes differ in the radial-basis width, the cosine cutoff, an activation after
 the filter network's second layer and the read-out activation (``minischnet.nn.schnet``). Each
@@ -13,10 +13,11 @@ Resumable like the learning curve: finished runs are skipped, unfinished ones re
 from __future__ import annotations
 
 import argparse
-import csv
 from pathlib import Path
 
-from .run import result_row, train_in_process, write_csv
+from ..results import read_rows as read_csv
+from ..results import variants_summary, write_csv
+from ._runs import result_row, train_in_process
 
 #: name -> command-line switches (the thesis's choices first)
 VARIANTS = {
@@ -36,27 +37,14 @@ def slug(name: str) -> str:
 
 
 def read_rows(path: Path) -> dict:
-    if not path.exists():
-        return {}
-    with open(path, newline="") as f:
-        return {(r["variant"], r["seed"]): r for r in csv.DictReader(f)}
+    """The rows of the variants CSV by (variant, seed); {} before the first run."""
+    return {(r["variant"], r["seed"]): r for r in read_csv(path)}
 
 
 def write_rows(path: Path, rows: dict) -> None:
     order = list(VARIANTS)
     keys = sorted(rows, key=lambda k: (order.index(k[0]) if k[0] in order else len(order), int(k[1])))
     write_csv(path, FIELDS, [rows[k] for k in keys])
-
-
-def summary(path: Path) -> dict:
-    """variant -> (mean test MAE, standard deviation over seeds, number of seeds), finished runs only."""
-    import numpy as np
-
-    out = {}
-    for (variant, _), r in read_rows(Path(path)).items():
-        if r["finished"] == "True":
-            out.setdefault(variant, []).append(float(r["test_mae_eV"]))
-    return {v: (float(np.mean(x)), float(np.std(x, ddof=1)) if len(x) > 1 else float("nan"), len(x)) for v, x in out.items()}
 
 
 def main(argv=None):
@@ -87,7 +75,7 @@ def main(argv=None):
             rows = read_rows(csv_path)
             rows[(name, str(seed))] = dict(variant=name, seed=seed, **result_row(result))
             write_rows(csv_path, rows)
-    for variant, (mean, std, n) in summary(csv_path).items():
+    for variant, (mean, std, n) in variants_summary(csv_path).items():
         print(f"{variant:>30}: {mean:.4f} ± {std:.4f} eV ({n} seeds)")
 
 

@@ -1,6 +1,10 @@
-"""Model files: a model with its hyperparameters (and, for checkpoints, the training state).
+"""The model registry: which class each model kind is, and model files.
 
+    MODEL_CLASSES["schnet"] -> SchNet                 a new model is one more entry here
     minischnet.save(model, "c20.pt", test_mae=...)   ->   minischnet.load("c20.pt")
+
+A model file holds a model with its hyperparameters (and, for a training checkpoint, the
+training state beside it).
 
 A file is a torch.save'd dict with a format tag; anything else (a damaged file, a foreign
 checkpoint) gives a ValueError that says what is wrong. Written atomically: a crash while saving
@@ -14,17 +18,17 @@ from pathlib import Path
 import torch
 
 from .._atomic import atomic_write
+from .dtnn import DTNN
+from .schnet import SchNet
 
 FORMAT = "minischnet-model-v1"
 
-
-def model_classes():
-    from ..nn import DTNN, SchNet
-
-    return {"schnet": SchNet, "dtnn": DTNN}
+#: model kind (``model.kind``, stored in every file) -> class
+MODEL_CLASSES = {cls.kind: cls for cls in (SchNet, DTNN)}
 
 
 def hyperparameters(model) -> dict:
+    """The constructor arguments that rebuild ``model``'s architecture: ``type(model)(**h)``."""
     h = dict(n_features=model.n_features, n_interactions=len(model.interactions), n_rbf=model.n_rbf,
              cutoff=model.cutoff, max_z=model.max_z)
     if model.kind == "dtnn":
@@ -35,6 +39,7 @@ def hyperparameters(model) -> dict:
 
 
 def save_checkpoint(path, model, **extra) -> None:
+    """Write ``model`` and any ``extra`` state (optimizer, history, ...) atomically to ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     state = dict(format=FORMAT, kind=model.kind, hyperparameters=hyperparameters(model),
@@ -68,10 +73,9 @@ def load_checkpoint(path, model) -> dict:
 def load(path, device=None):
     """The model stored at ``path`` (eval mode), with ``model.info`` holding what was saved beside it."""
     state = _read(path)
-    classes = model_classes()
-    if state["kind"] not in classes:
-        raise ValueError(f"{path}: unknown model kind {state['kind']!r}")
-    model = classes[state["kind"]](**state["hyperparameters"])
+    if state["kind"] not in MODEL_CLASSES:
+        raise ValueError(f"{path}: unknown model kind {state['kind']!r} (known: {sorted(MODEL_CLASSES)})")
+    model = MODEL_CLASSES[state["kind"]](**state["hyperparameters"])
     model.to(getattr(torch, state["dtype"]))
     model.load_state_dict(state["model"])
     model.info = {k: v for k, v in state.items() if k not in ("model", "optimizer", "scheduler", "format")}

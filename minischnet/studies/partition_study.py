@@ -1,6 +1,6 @@
 """Abb. 4's open question, asked of many models: how does each split energy among its hydrogens?
 
-    python -m minischnet.partition_study --out data/results/abb4_partition/partition.json MODEL.pt ...
+    python -m minischnet.studies.partition_study --out data/results/abb4_partition/partition.json MODEL.pt ...
 
 The thesis summary's Abb. 4 puts the lowest hydrogen-probe potential of N-formylformamide beside
 the oxygens; our models disagree with each other: most put it beside the nitrogen and the N–H
@@ -42,9 +42,9 @@ def partition_row(model, molecules, probe_molecule, distance: float = 1.2, point
     ``vacancy``: (molecule without one atom, where that atom was); with it the row also says how
     low the masked potential lies at the vacancy (``interpret.rank_at`` on the same kind of shell).
     """
-    from .calculator import Calculator
-    from .interpret import (energy_by_partner, insertion_energy, local_potential, lowest_nearest, mean_by_nearest,
-                            probe_surface)
+    from ..calculator import Calculator
+    from ..interpret import (correlations, energy_by_partner, insertion_energy, local_potential, lowest_nearest,
+                             mean_by_nearest, probe_surface)
 
     groups = energy_by_partner(model, molecules, "H")
     missing = {"C", "N", "O"} - set(groups)
@@ -92,16 +92,10 @@ def partition_row(model, molecules, probe_molecule, distance: float = 1.2, point
     }
 
 
-def correlations(x, y) -> dict:
-    """Pearson and Spearman (rank) correlation of two sets of values on the same points."""
-    rank = lambda v: np.argsort(np.argsort(v))
-    return {"pearson": float(np.corrcoef(x, y)[0, 1]), "spearman": float(np.corrcoef(rank(x), rank(y))[0, 1])}
-
-
 def at_vacancy(energies, vacancy, distance: float, points_per_atom: int) -> dict:
     """``interpret.rank_at`` of ``energies(radical, points)`` on the probe shell of ``vacancy`` =
     (molecule without one atom, where that atom was): how low a potential lies at the vacancy."""
-    from .interpret import probe_surface, rank_at
+    from ..interpret import probe_surface, rank_at
 
     radical, position = vacancy
     points = probe_surface(radical, distance=distance, points_per_atom=points_per_atom)
@@ -116,7 +110,7 @@ def reference_shell(probe_molecule, distance: float = 1.2, points_per_atom: int 
     """
     from tblite.ase import TBLite
 
-    from .interpret import insertion_energy, lowest_nearest, mean_by_nearest, probe_surface
+    from ..interpret import insertion_energy, lowest_nearest, mean_by_nearest, probe_surface
 
     xtb = TBLite(method="GFN2-xTB", verbosity=0)
     points = probe_surface(probe_molecule, distance=distance, points_per_atom=points_per_atom)
@@ -145,12 +139,12 @@ def main(argv=None):
     parser.add_argument("--molecules", type=int, default=1000, help="QM9 test molecules to split")
     args = parser.parse_args(argv)
 
-    from . import data, load
-    from .make_figures import n_formylformamide, removed_position
+    from .. import data, load
+    from ..interpret import removed_position
 
     qm9 = data.qm9()
     molecules = [qm9[int(i)] for i in data.qm9_split("test")[: args.molecules]]
-    mol, radical = n_formylformamide(qm9)
+    mol, radical = data.n_formylformamide(qm9)
     vacancy = (radical, removed_position(mol, radical))
     reference = reference_shell(mol, vacancy=vacancy)
     print(f"GFN2-xTB on the {reference['shell_distance']} Å shell: insertion energy {reference['min']:.2f} to "
@@ -168,7 +162,7 @@ def main(argv=None):
               f"GFN2-xTB: Pearson {row['masked_vs_reference']['pearson']:+.2f}; vacancy {row['vacancy']}", flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     argv = sys.argv[1:] if argv is None else argv
-    result = {"command": "python -m minischnet.partition_study " + " ".join(argv),
+    result = {"command": "python -m minischnet.studies.partition_study " + " ".join(argv),
               "molecules": f"the first {args.molecules} of qm9_split('test')",
               "n_molecules": args.molecules,
               "reference": {k: v for k, v in reference.items() if k != "energies"}, "rows": rows}

@@ -1,6 +1,6 @@
 """The learning curve of Abb. 6 (left): test MAE of U0 on QM9 against the number of training molecules.
 
-    python -m minischnet.train.learning_curve --out data/results/learning_curve [--hours-per-run 1]
+    python -m minischnet.studies.learning_curve --out data/results/learning_curve [--hours-per-run 1]
 
 Trains DTNN and SchNet with T = 1, 2, 3 interaction blocks at N = 1,000 ... 25,000 (add larger N
 with --sizes on a GPU), energy only (U0), on the fixed split; evaluates each on the fixed QM9
@@ -12,13 +12,13 @@ resumes from its checkpoint; a run stopped by its time budget is recorded with f
 from __future__ import annotations
 
 import argparse
-import csv
 import fcntl
 import os
 from contextlib import contextmanager
 from pathlib import Path
 
-from .run import result_row, train_in_process, write_csv
+from ..results import read_rows, write_csv
+from ._runs import result_row, train_in_process
 
 FIELDS = ["model", "T", "N", "test_mae_eV", "epochs", "finished", "wall_seconds", "device", "machine", "command"]
 
@@ -28,10 +28,8 @@ def run_name(model, T, N):
 
 
 def recorded(csv_path: Path) -> dict:
-    if not csv_path.exists():
-        return {}
-    with open(csv_path, newline="") as f:
-        return {run_name(r["model"], r["T"], r["N"]): r for r in csv.DictReader(f)}
+    """The rows of the learning-curve CSV by run name; {} before the first run."""
+    return {run_name(r["model"], r["T"], r["N"]): r for r in read_rows(csv_path)}
 
 
 def write_rows(csv_path: Path, rows: dict) -> None:

@@ -1,0 +1,74 @@
+"""Reading (and writing) the result files the studies ship in data/results/.
+
+The studies (``minischnet.studies``) write these files; the figures, the tutorials and the
+tests read them through the functions here, so no reader depends on a study.
+
+    DISTANCE_BINS, densities, load_histograms    C20 RPMD distance histograms (Abb. 6 right)
+    finished_rpmd_study                          which C20 study to show
+    read_rows, write_csv                         the CSV tables of the learning curve and variants
+    variants_summary                             mean and spread over seeds of each SchNet variant
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ._atomic import atomic_write
+
+# 0.005 Å bins over 1.0-4.6 Å: C20's diameter is 4.1 Å; a pair stretched past 4.6 Å is not counted
+# (about 1 in 10^7 at 300 K; the number is 190 P frames minus the counts)
+DISTANCE_BINS = np.linspace(1.0, 4.6, 721)
+
+
+def densities(counts: dict) -> dict:
+    """Counts {"beads", "centroids"} over DISTANCE_BINS -> densities (1/Å) at the bin centres."""
+    widths = np.diff(DISTANCE_BINS)
+    centres = 0.5 * (DISTANCE_BINS[1:] + DISTANCE_BINS[:-1])
+    return {"r": centres, **{k: counts[k] / max(counts[k].sum(), 1) / widths for k in ("beads", "centroids")}}
+
+
+def load_histograms(out, P: int) -> dict:
+    """The distance densities of a finished or running C20 study, from ``out/P{P}.npz``."""
+    with np.load(Path(out) / f"P{P}.npz", allow_pickle=True) as saved:
+        return densities({k: saved[k] for k in ("beads", "centroids")})
+
+
+def finished_rpmd_study(results) -> Path | None:
+    """The longest C20 study whose summary.json holds both P = 1 and P = 8: the 1.25 ns runs
+    (``c20_rpmd_long``) once their joint summary is written, else the 20 ps study (``c20_rpmd``)."""
+    for name in ("c20_rpmd_long", "c20_rpmd"):
+        summary = Path(results) / name / "summary.json"
+        if summary.exists() and {"P1", "P8"} <= set(json.loads(summary.read_text())):
+            return Path(results) / name
+    return None
+
+
+def read_rows(path) -> list[dict]:
+    """The rows of a CSV file as dicts of strings; [] when the file does not exist yet."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def write_csv(path, fields: list[str], rows) -> None:
+    """Rows (dicts, in order) to ``path`` atomically: a crash leaves the previous file."""
+    with atomic_write(Path(path), "w") as f:
+        writer = csv.DictWriter(f, fields)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def variants_summary(path) -> dict:
+    """variant -> (mean test MAE, standard deviation over seeds, number of seeds), finished runs only."""
+    runs: dict[str, list] = {}
+    for r in read_rows(path):
+        if r["finished"] == "True":
+            runs.setdefault(r["variant"], []).append(float(r["test_mae_eV"]))
+    return {v: (float(np.mean(x)), float(np.std(x, ddof=1)) if len(x) > 1 else float("nan"), len(x))
+            for v, x in runs.items()}
