@@ -8,8 +8,9 @@ torch-cluster). Two workloads:
       exact filter networks, and with filters interpolated from tables (SchNet.tabulate_filters,
       spacing 0.01 Å, the setting for molecular dynamics).
 Prints each median time and the ratio PyG / minischnet (> 1: minischnet is faster).
-Both run in one process, so both get what ``minischnet.keep_freed_memory()`` sets process-wide (glibc malloc
-keeps freed memory, see minischnet/_malloc.py); MINISCHNET_KEEP_MALLOC=1 runs both without it.
+Both run in one process, so both get what ``minischnet.keep_freed_memory()`` sets process-wide
+(glibc malloc keeps freed memory, see minischnet/_malloc.py); MINISCHNET_KEEP_MALLOC=1 runs both
+without it.
 
     pip install -e ".[bench]"          # torch-geometric, qm9pack
     python benchmarks/bench_schnet_vs_pyg.py [--repeats 10]
@@ -27,9 +28,9 @@ from pathlib import Path
 import numpy as np
 import torch
 from ase import Atoms
+from timing import median_time  # benchmarks/timing.py
 
 import minischnet
-from timing import median_time  # benchmarks/timing.py
 from minischnet.data.c20 import c20_cage
 from minischnet.train import energy_force_loss
 
@@ -60,7 +61,8 @@ def qm9_molecules(n, seed=0):
 
 
 def pyg_model(ours):
-    """PyG SchNet with our pair list; its weights are its own (the timing does not depend on them)."""
+    """PyG SchNet with our pair list; its weights are its own (the timing does not depend on
+    them)."""
     from torch_geometric.nn.models import SchNet as PyGSchNet
 
     class FixedGraph(torch.nn.Module):
@@ -73,8 +75,14 @@ def pyg_model(ours):
             return self.edge_index, (pos[j] - pos[i] + self.offsets).norm(dim=-1)
 
     graph = FixedGraph()
-    model = PyGSchNet(hidden_channels=F, num_filters=F, num_interactions=T, num_gaussians=K,
-                      cutoff=CUTOFF, interaction_graph=graph)
+    model = PyGSchNet(
+        hidden_channels=F,
+        num_filters=F,
+        num_interactions=T,
+        num_gaussians=K,
+        cutoff=CUTOFF,
+        interaction_graph=graph,
+    )
     return model, graph
 
 
@@ -82,27 +90,38 @@ def full_edges(batch):
     """Both directions of every pair, as PyG wants: edge_index (2, 2P), offsets (2P, 3)."""
     i = torch.cat([batch.idx_i, batch.idx_j])
     j = torch.cat([batch.idx_j, batch.idx_i])
-    return torch.stack([j, i]), torch.cat([batch.offsets, -batch.offsets]).float()  # PyG: edge j -> i
+    return torch.stack([j, i]), torch.cat(
+        [batch.offsets, -batch.offsets]
+    ).float()  # PyG: edge j -> i
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--repeats", type=int, default=10)
     args = parser.parse_args()
     torch.manual_seed(0)
 
     ours = minischnet.SchNet(F, T, K, CUTOFF)
     theirs, graph = pyg_model(ours)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.processor() or platform.machine()}")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
+        f"{platform.processor() or platform.machine()}"
+    )
 
     # (a) training step on 100 QM9 molecules
     molecules = qm9_molecules(100)
     rng = np.random.default_rng(0)
     for a in molecules:
         from ase.calculators.singlepoint import SinglePointCalculator
+
         a.calc = SinglePointCalculator(a, energy=rng.normal(), forces=rng.normal(size=(len(a), 3)))
     batch = minischnet.collate(molecules, CUTOFF).to(dtype=torch.float32)
-    print(f"(a) {batch.n_structures} QM9 molecules, {len(batch.Z)} atoms, {2 * len(batch.idx_i)} directed pairs")
+    print(
+        f"(a) {batch.n_structures} QM9 molecules, {len(batch.Z)} atoms, "
+        f"{2 * len(batch.idx_i)} directed pairs"
+    )
 
     opt_ours = torch.optim.Adam(ours.parameters(), 1e-4)
 
@@ -120,7 +139,9 @@ def main():
         R = batch.R.clone().requires_grad_(True)
         E = theirs(batch.Z, R, batch.structure).squeeze(-1)
         (dE,) = torch.autograd.grad(E.sum(), R, create_graph=True)
-        force_term = torch.zeros_like(E).index_add_(0, batch.structure, ((batch.forces + dE) ** 2).sum(1))
+        force_term = torch.zeros_like(E).index_add_(
+            0, batch.structure, ((batch.forces + dE) ** 2).sum(1)
+        )
         loss = (0.01 * (batch.energy - E) ** 2 + force_term / batch.n_atoms).mean()
         loss.backward()
         opt_theirs.step()
@@ -160,12 +181,26 @@ def main():
     t_collate_b = median_time(lambda: minischnet.collate(beads, CUTOFF), 5 * args.repeats)
 
     print(f"{'workload':<42}{'PyG':>10}{'minischnet':>12}{'PyG/ours':>10}")
-    print(f"{'(a) train step, 100 QM9 molecules':<42}{t_theirs_a:>9.3f}s{t_ours_a:>11.3f}s{t_theirs_a / t_ours_a:>9.2f}x")
-    print(f"{'(b) E+F, 8 x C20':<42}{t_theirs_b * 1e3:>8.1f}ms{t_ours_b * 1e3:>10.1f}ms{t_theirs_b / t_ours_b:>9.2f}x")
-    print(f"{'(b) E+F, 8 x C20, tabulated filters':<42}{t_theirs_b * 1e3:>8.1f}ms{t_tab_b * 1e3:>10.1f}ms{t_theirs_b / t_tab_b:>9.2f}x")
-    print(f"(b) tabulated vs exact filters (float32): filter error {table_error:.1e} (relative), "
-          f"|dE| {(E_tab - E_exact).abs().max().item():.1e} eV, |dF| {(F_tab - F_exact).abs().max().item():.1e} eV/Å")
-    print(f"(b) pair list for 8 x C20 (collate, not in the times above): {t_collate_b * 1e3:.1f} ms")
+    print(
+        f"{'(a) train step, 100 QM9 molecules':<42}{t_theirs_a:>9.3f}s{t_ours_a:>11.3f}s"
+        f"{t_theirs_a / t_ours_a:>9.2f}x"
+    )
+    print(
+        f"{'(b) E+F, 8 x C20':<42}{t_theirs_b * 1e3:>8.1f}ms{t_ours_b * 1e3:>10.1f}ms"
+        f"{t_theirs_b / t_ours_b:>9.2f}x"
+    )
+    print(
+        f"{'(b) E+F, 8 x C20, tabulated filters':<42}{t_theirs_b * 1e3:>8.1f}ms"
+        f"{t_tab_b * 1e3:>10.1f}ms{t_theirs_b / t_tab_b:>9.2f}x"
+    )
+    print(
+        f"(b) tabulated vs exact filters (float32): filter error {table_error:.1e} (relative), "
+        f"|dE| {(E_tab - E_exact).abs().max().item():.1e} eV, "
+        f"|dF| {(F_tab - F_exact).abs().max().item():.1e} eV/Å"
+    )
+    print(
+        f"(b) pair list for 8 x C20 (collate, not in the times above): {t_collate_b * 1e3:.1f} ms"
+    )
 
 
 if __name__ == "__main__":

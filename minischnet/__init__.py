@@ -1,6 +1,7 @@
 """minischnet: DTNN and SchNet, written twice — a NumPy/autograd reference and a PyTorch twin.
 
-    minischnet.reference      equations (1)-(6), NumPy + autograd, float64: read it next to the paper
+    minischnet.reference      equations (1)-(6), NumPy + autograd, float64: read it next to
+                              the paper
     minischnet.SchNet, DTNN   the same functions as torch modules, batched, CPU or CUDA
     minischnet.collate        ase.Atoms -> Batch (flat atoms, flat pair lists, structure index)
     minischnet.Calculator     an ASE calculator around any model
@@ -20,4 +21,14 @@ from .nn import DTNN, SchNet, load, save
 
 __version__ = "0.1.0"
 
-__all__ = ["Batch", "Calculator", "DTNN", "SchNet", "collate", "keep_freed_memory", "load", "save", "scale"]
+__all__ = [
+    "Batch",
+    "Calculator",
+    "DTNN",
+    "SchNet",
+    "collate",
+    "keep_freed_memory",
+    "load",
+    "save",
+    "scale",
+]

@@ -15,7 +15,8 @@ from pathlib import Path
 
 @contextmanager
 def atomic_write(path, mode: str = "wb"):
-    """Open a temporary file beside ``path``; when the block ends without error, rename it onto ``path``.
+    """Open a temporary file beside ``path``; when the block ends without error, rename it onto
+    ``path``.
 
     ``os.replace`` is a single step, so ``path`` holds either its old content or the whole new
     one. The temporary name carries the process id and a random part, so several processes

@@ -10,4 +10,6 @@ else:
 
 
 def progress(iterable=None, quiet: bool = False, **kwargs):
-    return tqdm(iterable, disable=quiet or os.environ.get("TQDM_DISABLE", "") not in ("", "0"), **kwargs)
+    return tqdm(
+        iterable, disable=quiet or os.environ.get("TQDM_DISABLE", "") not in ("", "0"), **kwargs
+    )

@@ -46,7 +46,8 @@ class Calculator(_ASECalculator):
         self.results = {"energy": energy, "free_energy": energy, "forces": forces}
 
     def calculate_batch(self, structures):
-        """Energies (list of float, eV) and forces (list of (n, 3) arrays, eV/Å) of many structures."""
+        """Energies (list of float, eV) and forces (list of (n, 3) arrays, eV/Å) of many
+        structures."""
         batch = self._batch(structures)
         E, F = self.model.energy_and_forces(batch)
         E = E.detach().to("cpu", torch.float64).numpy()
@@ -59,7 +60,9 @@ class Calculator(_ASECalculator):
             self.pair_list_builds += 1
             return collate(structures, self.model.cutoff)
         structures = list(structures)
-        identity = [(a.numbers.tobytes(), a.cell.array.tobytes(), a.pbc.tobytes()) for a in structures]
+        identity = [
+            (a.numbers.tobytes(), a.cell.array.tobytes(), a.pbc.tobytes()) for a in structures
+        ]
         R = np.concatenate([a.positions for a in structures])
         if self._pairs is not None and self._pairs[0] == identity:
             moved = np.sqrt(np.max(np.sum((R - self._pairs[1]) ** 2, axis=1)))

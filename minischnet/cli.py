@@ -1,10 +1,10 @@
 """The command line: ``python -m minischnet train ...`` (or the ``minischnet`` console script).
 
-    python -m minischnet train --data c20 --run-dir runs/c20                  # energies + forces, rho 0.1
+    python -m minischnet train --data c20 --run-dir runs/c20  # energies + forces, rho 0.1
     python -m minischnet train --data qm9 --n-train 25000 --features 64 --run-dir runs/qm9
-    python -m minischnet train --data my_dft.extxyz --run-dir runs/mine        # any file ASE reads
-    torchrun --nproc_per_node=2 -m minischnet train ...                        # data-parallel
-    python -m minischnet ship runs/c20 data/models/c20_schnet.pt              # a run's model, for others
+    python -m minischnet train --data my_dft.extxyz --run-dir runs/mine  # any file ASE reads
+    torchrun --nproc_per_node=2 -m minischnet train ...  # data-parallel
+    python -m minischnet ship runs/c20 data/models/c20_schnet.pt  # a run's model, for others
 
 A run directory holds checkpoint.pt (resume: run the same command again), best.pt, history.json,
 model.pt (the best model, with its hyperparameters, command, split and test errors) and
@@ -27,20 +27,42 @@ from .train.run import add_train_arguments, run, ship
 
 
 class _Help(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    """--help keeps the layout of the description and shows every option's default."""
+    """--help keeps the layout of the description and shows every option's default.
+
+    Options whose default is None say in their own help what None means.
+    """
+
+    def _get_help_string(self, action):
+        if action.default is None or action.required or isinstance(action.default, bool):
+            return action.help
+        return super()._get_help_string(action)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="minischnet", description=__doc__, formatter_class=_Help)
     sub = parser.add_subparsers(dest="command", required=True)
-    train = sub.add_parser("train", help="train a model on energies (and forces), loss (6)", formatter_class=_Help)
+    train = sub.add_parser(
+        "train", help="train a model on energies (and forces), loss (6)", formatter_class=_Help
+    )
     add_train_arguments(train)
-    train.add_argument("--plot", action="store_true", help="write history.png (validation MAE and lr per epoch)")
-    s = sub.add_parser("ship", help="copy a finished run's model.pt to a model file with a JSON description beside it",
-                       formatter_class=_Help)
+    train.add_argument(
+        "--plot", action="store_true", help="write history.png (validation MAE and lr per epoch)"
+    )
+    s = sub.add_parser(
+        "ship",
+        help="copy a finished run's model.pt to a model file with a JSON description beside it",
+        formatter_class=_Help,
+    )
     s.add_argument("run_dir")
-    s.add_argument("path", help="where the model goes, e.g. data/models/c20_schnet.pt (the .json goes beside it)")
-    s.add_argument("--note", default=None, help="a sentence for the description (what this model is, what it is not)")
+    s.add_argument(
+        "path",
+        help="where the model goes, e.g. data/models/c20_schnet.pt (the .json goes beside it)",
+    )
+    s.add_argument(
+        "--note",
+        default=None,
+        help="a sentence for the description (what this model is, what it is not)",
+    )
     args = parser.parse_args(argv)
     keep_freed_memory()
     if args.command == "train":

@@ -1,7 +1,8 @@
 """The figures of the thesis summary, made from results: tutorials call these, scripts save them.
 
     filter_figure            Abb. 2   energy along a stretched bond, continuous vs discrete filters
-    local_potential_figure   Abb. 4   local chemical potential on a shell around a molecule (matplotlib)
+    local_potential_figure   Abb. 4   local chemical potential on a shell around a molecule
+                                      (matplotlib)
     local_potential_view     Abb. 4   the same in 3D (py3Dmol), colored by potential
     embedding_figure         Abb. 5   first two principal components of element embeddings
     learning_curve_figure    Abb. 6   (left) test MAE against training set size
@@ -44,7 +45,9 @@ def filter_figure(model, atoms, i, j, distances, bin_width=0.1, path=None):
     discrete = bond_scan(discretized(model, bin_width), atoms, i, j, distances)
     fig, ax = plt.subplots(figsize=(5, 3.2))
     ax.plot(distances, continuous, label="continuous filter W(d)")
-    ax.plot(distances, discrete, label=f"discrete filter ({bin_width} Å bins)", drawstyle="steps-mid")
+    ax.plot(
+        distances, discrete, label=f"discrete filter ({bin_width} Å bins)", drawstyle="steps-mid"
+    )
     ax.set_xlabel(f"distance {atoms[i].symbol}{i}-{atoms[j].symbol}{j} (Å)")
     ax.set_ylabel("predicted energy (eV)")
     ax.legend(fontsize=8)
@@ -65,12 +68,20 @@ def color_range(values, clip=(2, 98)) -> tuple[float, float]:
     return float(low), float(high)
 
 
-def local_potential_figure(atoms, points, potential, path=None, cmap="coolwarm_r", label="local potential (eV)",
-                           clip=(2, 98)):
+def local_potential_figure(
+    atoms,
+    points,
+    potential,
+    path=None,
+    cmap="coolwarm_r",
+    label="local potential (eV)",
+    clip=(2, 98),
+):
     """Abb. 4: the probe energy on the surface points (3D scatter), atoms drawn in CPK colors.
 
-    Also for any other energy on the same points, e.g. ``interpret.insertion_energy``: name it in ``label``.
-    Colors run over the ``clip`` percentiles of ``potential`` (``color_range``); beyond them they saturate.
+    Also for any other energy on the same points, e.g. ``interpret.insertion_energy``: name it in
+    ``label``. Colors run over the ``clip`` percentiles of ``potential`` (``color_range``); beyond
+    them they saturate.
     """
     plt = _plt()
     from ase.data.colors import jmol_colors
@@ -79,7 +90,13 @@ def local_potential_figure(atoms, points, potential, path=None, cmap="coolwarm_r
     fig = plt.figure(figsize=(5, 4.2))
     ax = fig.add_subplot(projection="3d")
     sc = ax.scatter(*points.T, c=potential, cmap=cmap, s=6, alpha=0.6, vmin=vmin, vmax=vmax)
-    ax.scatter(*atoms.positions.T, c=[jmol_colors[z] for z in atoms.numbers], s=250, edgecolors="k", depthshade=False)
+    ax.scatter(
+        *atoms.positions.T,
+        c=[jmol_colors[z] for z in atoms.numbers],
+        s=250,
+        edgecolors="k",
+        depthshade=False,
+    )
     fig.colorbar(sc, ax=ax, shrink=0.7, label=label, extend="neither" if clip is None else "both")
     ax.set_axis_off()
     ax.set_box_aspect(np.ptp(points, axis=0))
@@ -98,10 +115,12 @@ def offline_3dmol() -> str:
 
 
 def view3d(atoms, js=None, width=500, height=400):
-    """A py3Dmol view of ``atoms`` (sticks and balls) that works offline (``js`` overrides the script URL)."""
+    """A py3Dmol view of ``atoms`` (sticks and balls) that works offline (``js`` overrides the
+    script URL)."""
+    from io import StringIO
+
     import py3Dmol
     from ase.io import write
-    from io import StringIO
 
     class View(py3Dmol.view):
         # One HTML output only (py3Dmol also sends it under its own mime type, which doubles the
@@ -119,16 +138,21 @@ def view3d(atoms, js=None, width=500, height=400):
 
 
 def local_potential_view(atoms, points, potential, js=None, width=500, height=400, clip=(2, 98)):
-    """Abb. 4 in 3D: the molecule as sticks, the surface as small spheres colored by potential (py3Dmol),
-    over the same color range as ``local_potential_figure``."""
+    """Abb. 4 in 3D: the molecule as sticks, the surface as small spheres colored by potential
+    (py3Dmol), over the same color range as ``local_potential_figure``."""
     import matplotlib
 
     view = view3d(atoms, js, width, height)
     norm = matplotlib.colors.Normalize(*color_range(potential, clip), clip=True)
     cmap = matplotlib.colormaps["coolwarm_r"]
     for p, v in zip(points, potential):
-        view.addSphere({"center": dict(zip("xyz", map(float, p))), "radius": 0.12,
-                        "color": matplotlib.colors.to_hex(cmap(norm(v)))})
+        view.addSphere(
+            {
+                "center": dict(zip("xyz", map(float, p))),
+                "radius": 0.12,
+                "color": matplotlib.colors.to_hex(cmap(norm(v))),
+            }
+        )
     view.zoomTo()
     return view
 
@@ -144,14 +168,19 @@ def embedding_figure(coords, elements, explained=None, path=None):
     for (x, y), z in zip(coords, Z):
         ax.annotate(chemical_symbols[z], (x, y), fontsize=8, ha="center", va="center")
     fig.colorbar(sc, ax=ax, label="group", ticks=range(1, 19))
-    label = ["PC 1", "PC 2"] if explained is None else [f"PC {k + 1} ({100 * e:.0f} %)" for k, e in enumerate(explained)]
+    label = (
+        ["PC 1", "PC 2"]
+        if explained is None
+        else [f"PC {k + 1} ({100 * e:.0f} %)" for k, e in enumerate(explained)]
+    )
     ax.set_xlabel(label[0])
     ax.set_ylabel(label[1])
     return _finish(fig, path)
 
 
 def learning_curve_figure(csv_path, path=None, chemical_accuracy=0.043):
-    """Abb. 6 (left): test MAE of U0 against N, one line per model and T (from learning_curve.csv)."""
+    """Abb. 6 (left): test MAE of U0 against N, one line per model and T (from
+    learning_curve.csv)."""
     plt = _plt()
     with open(csv_path, newline="") as f:
         rows = list(csv.DictReader(f))
@@ -159,14 +188,29 @@ def learning_curve_figure(csv_path, path=None, chemical_accuracy=0.043):
     # colour = T, marker and line style = model, so that no two lines look alike
     for model, marker, style in (("dtnn", "s", "--"), ("schnet", "o", "-")):
         for T in sorted({int(r["T"]) for r in rows if r["model"] == model}):
-            pts = sorted((int(r["N"]), float(r["test_mae_eV"]), r["finished"] == "True") for r in rows
-                         if r["model"] == model and int(r["T"]) == T)
-            (line,) = ax.loglog([p[0] for p in pts], [p[1] for p in pts], marker=marker, ls=style, color=f"C{T - 1}",
-                                label=f"{'SchNet' if model == 'schnet' else 'DTNN'} T={T}")
+            pts = sorted(
+                (int(r["N"]), float(r["test_mae_eV"]), r["finished"] == "True")
+                for r in rows
+                if r["model"] == model and int(r["T"]) == T
+            )
+            (line,) = ax.loglog(
+                [p[0] for p in pts],
+                [p[1] for p in pts],
+                marker=marker,
+                ls=style,
+                color=f"C{T - 1}",
+                label=f"{'SchNet' if model == 'schnet' else 'DTNN'} T={T}",
+            )
             unfinished = [p for p in pts if not p[2]]
             if unfinished:  # stopped by its time budget: hollow
-                ax.loglog([p[0] for p in unfinished], [p[1] for p in unfinished], ls="none", marker=marker,
-                          markerfacecolor="white", markeredgecolor=line.get_color())
+                ax.loglog(
+                    [p[0] for p in unfinished],
+                    [p[1] for p in unfinished],
+                    ls="none",
+                    marker=marker,
+                    markerfacecolor="white",
+                    markeredgecolor=line.get_color(),
+                )
     ax.axhline(chemical_accuracy, color="k", ls="--", lw=0.8, label="chemical accuracy")
     ax.set_title("hollow: training stopped by its time budget", fontsize=8)
     ax.set_xlabel("training molecules N")
@@ -176,7 +220,8 @@ def learning_curve_figure(csv_path, path=None, chemical_accuracy=0.043):
 
 
 def distance_figure(histograms: dict, path=None):
-    """Abb. 6 (right): C-C distance distributions, one curve per run (e.g. {"P = 1": h1, "P = 8": h8})."""
+    """Abb. 6 (right): C-C distance distributions, one curve per run (e.g. {"P = 1": h1,
+    "P = 8": h8})."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(5, 3.2))
     for label, h in histograms.items():

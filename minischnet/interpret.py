@@ -1,14 +1,20 @@
 """Looking inside a trained network (the thesis summary's section 3).
 
-discretized        Abb. 2: the same model with a discrete (binned) filter, as an image convolution has
-bond_scan          energies along a stretched bond (smooth for continuous filters, steps for discrete)
+discretized        Abb. 2: the same model with a discrete (binned) filter, as an image
+                   convolution has
+bond_scan          energies along a stretched bond (smooth for continuous filters, steps for
+                   discrete)
 local_potential    Abb. 4: the energy a probe atom would contribute at points around a molecule
 probe_surface      where to put the probes: a closed shell at a fixed distance outside the atoms
-insertion_energy   Abb. 4's physical counterpart: E(molecule + probe) - E(molecule) - E(probe), any calculator
-shift_partition    the same energies and forces, split differently among the atoms: what Abb. 4 rests on
-energy_by_partner  Abb. 4's background: the atom-wise energies a model gives, e.g., hydrogens on C, N and O
+insertion_energy   Abb. 4's physical counterpart: E(molecule + probe) - E(molecule) - E(probe),
+                   any calculator
+shift_partition    the same energies and forces, split differently among the atoms: what Abb. 4
+                   rests on
+energy_by_partner  Abb. 4's background: the atom-wise energies a model gives, e.g., hydrogens on C,
+                   N and O
 lowest_nearest     Abb. 4's reading: which atoms the lowest points of a potential lie next to
-mean_by_nearest    Abb. 4's reading of the whole shell: the mean potential on each atom's patch of it
+mean_by_nearest    Abb. 4's reading of the whole shell: the mean potential on each atom's
+                   patch of it
 rank_at            Abb. 4's second reading: how low a potential lies at one place (a vacancy)
 removed_position   where the atom a radical lacks was (its vacancy)
 correlations       Pearson and rank correlation of two potentials on the same points
@@ -82,11 +88,15 @@ def local_potential(model, atoms, points, probe="H", batch_size: int = 512) -> n
     out = []
     for start in range(0, len(points), batch_size):
         chunk = points[start : start + batch_size]
-        structures = [(Z, np.vstack([atoms.positions, p]), atoms.cell.array, atoms.pbc) for p in chunk]
+        structures = [
+            (Z, np.vstack([atoms.positions, p]), atoms.cell.array, atoms.pbc) for p in chunk
+        ]
         batch = collate(structures, model.cutoff).to(model.device, model.dtype)
         model.check(batch)
 
-        def molecule_unchanged(t, v):  # v (m (n + 1), F): the probe keeps its update, the rest theirs
+        def molecule_unchanged(
+            t, v
+        ):  # v (m (n + 1), F): the probe keeps its update, the rest theirs
             v = v.view(len(chunk), n + 1, -1).clone()  # (m, n + 1, F)
             v[:, :n] = clean[t]
             return v.view(len(chunk) * (n + 1), -1)
@@ -110,7 +120,9 @@ def probe_surface(atoms, distance: float = 1.8, points_per_atom: int = 400) -> n
     k = np.arange(points_per_atom) + 0.5
     polar = np.arccos(1 - 2 * k / points_per_atom)
     azimuth = np.pi * (1 + 5**0.5) * k
-    sphere = np.stack([np.sin(polar) * np.cos(azimuth), np.sin(polar) * np.sin(azimuth), np.cos(polar)], 1)
+    sphere = np.stack(
+        [np.sin(polar) * np.cos(azimuth), np.sin(polar) * np.sin(azimuth), np.cos(polar)], 1
+    )
     candidates = (atoms.positions[:, None, :] + distance * sphere[None]).reshape(-1, 3)
     nearest = np.linalg.norm(candidates[:, None, :] - atoms.positions[None], axis=-1).min(axis=1)
     return candidates[nearest > distance - 1e-9]
@@ -165,8 +177,11 @@ def _extended(extension, cls):
 
 
 def _extend(model, extension, **settings):
-    """A copy of ``model`` (same weights, eval mode) as an instance of ``_extended(extension, ...)``."""
-    extended = _extended(extension, type(model))(**hyperparameters(model)).to(model.device, model.dtype)
+    """A copy of ``model`` (same weights, eval mode) as an instance of
+    ``_extended(extension, ...)``."""
+    extended = _extended(extension, type(model))(**hyperparameters(model)).to(
+        model.device, model.dtype
+    )
     extended.load_state_dict(model.state_dict())  # in the model's dtype: the weights exactly
     extended.info = dict(getattr(model, "info", {}))
     for name, value in settings.items():
@@ -175,7 +190,8 @@ def _extend(model, extension, **settings):
 
 
 class ShiftedPartition:
-    """A model extension: the same total energy, split otherwise among the atoms (see shift_partition)."""
+    """A model extension: the same total energy, split otherwise among the atoms (see
+    shift_partition)."""
 
     def atom_energies(self, batch, R=None):
         if R is None:
@@ -194,12 +210,15 @@ class ShiftedPartition:
         return e + shift.index_add(0, j, s * (i_accepts - j_accepts))
 
 
-def shift_partition(model, delta: float, acceptor="H", donor="O", r_on: float = 1.3, r_off: float = 1.8):
-    """A copy of ``model`` with exactly the same energies and forces but another split of them (eq. 3).
+def shift_partition(
+    model, delta: float, acceptor="H", donor="O", r_on: float = 1.3, r_off: float = 1.8
+):
+    """A copy of ``model`` with exactly the same energies and forces but another split of them
+    (eq. 3).
 
     Every ``acceptor`` atom (hydrogen) within ``r_off`` Å of a ``donor`` atom (oxygen) takes
-    ``-delta * s(d)`` eV into its atom-wise term and the donor takes ``+delta * s(d)``, with s = 1 up
-    to ``r_on`` and a cosine down to 0 at ``r_off``. Each pair's two shifts cancel, so the total
+    ``-delta * s(d)`` eV into its atom-wise term and the donor takes ``+delta * s(d)``, with s = 1
+    up to ``r_on`` and a cosine down to 0 at ``r_off``. Each pair's two shifts cancel, so the total
     energy of every structure, and with it every force, is unchanged. Nothing a model is trained on
     (energies, forces) can tell the two splits apart, yet a probe (``local_potential``) reads off
     the split: it keeps its own ``-delta * s(d)``, and what its partner takes is not read.
@@ -208,12 +227,17 @@ def shift_partition(model, delta: float, acceptor="H", donor="O", r_on: float = 
     partition one training run happens to settle on, not of the energies.
     """
     if not 0 < r_on < r_off <= model.cutoff:
-        raise ValueError(f"need 0 < r_on < r_off <= the model's cutoff ({model.cutoff} Å), got r_on={r_on}, r_off={r_off}")
+        raise ValueError(
+            f"need 0 < r_on < r_off <= the model's cutoff ({model.cutoff} Å), "
+            f"got r_on={r_on}, r_off={r_off}"
+        )
     z_a = _z(acceptor)
     z_d = _z(donor)
     if z_a == z_d:
         raise ValueError(f"acceptor and donor must be different elements, got {acceptor} twice")
-    return _extend(model, ShiftedPartition, partition_shift=(float(delta), z_a, z_d, float(r_on), float(r_off)))
+    return _extend(
+        model, ShiftedPartition, partition_shift=(float(delta), z_a, z_d, float(r_on), float(r_off))
+    )
 
 
 def _on_points(points, potential) -> tuple[np.ndarray, np.ndarray]:
@@ -225,9 +249,12 @@ def _on_points(points, potential) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _nearest_atom(atoms, points, potential) -> tuple[np.ndarray, np.ndarray]:
-    """The index of the atom nearest to each point, and the potential as an array (lengths checked)."""
+    """The index of the atom nearest to each point, and the potential as an array (lengths
+    checked)."""
     points, potential = _on_points(points, potential)
-    return np.linalg.norm(points[:, None] - atoms.positions[None], axis=-1).argmin(axis=1), potential
+    return np.linalg.norm(points[:, None] - atoms.positions[None], axis=-1).argmin(
+        axis=1
+    ), potential
 
 
 def _label(atoms, i) -> str:
@@ -258,7 +285,10 @@ def removed_position(atoms, fewer) -> np.ndarray:
     """Where the one atom of ``atoms`` that ``fewer`` lacks was (Å): the vacancy of a radical."""
     gone = [p for p in atoms.positions if np.linalg.norm(fewer.positions - p, axis=1).min() > 1e-6]
     if len(gone) != 1:
-        raise ValueError(f"expected the second structure to lack exactly one atom of the first, it lacks {len(gone)}")
+        raise ValueError(
+            f"expected the second structure to lack exactly one atom of the first, "
+            f"it lacks {len(gone)}"
+        )
     return gone[0]
 
 
@@ -266,13 +296,19 @@ def correlations(x, y) -> dict:
     """Pearson and Spearman (rank) correlation of two sets of values on the same points."""
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     if x.shape != y.shape or x.ndim != 1 or len(x) < 2:
-        raise ValueError(f"need two 1-d arrays of the same length >= 2, got shapes {x.shape} and {y.shape}")
+        raise ValueError(
+            f"need two 1-d arrays of the same length >= 2, got shapes {x.shape} and {y.shape}"
+        )
     rank = lambda v: np.argsort(np.argsort(v))  # noqa: E731
-    return {"pearson": float(np.corrcoef(x, y)[0, 1]), "spearman": float(np.corrcoef(rank(x), rank(y))[0, 1])}
+    return {
+        "pearson": float(np.corrcoef(x, y)[0, 1]),
+        "spearman": float(np.corrcoef(rank(x), rank(y))[0, 1]),
+    }
 
 
 def rank_at(points, potential, position, radius: float = 0.6) -> dict:
-    """How low ``potential`` on ``points`` lies at ``position`` (Å), e.g. where a hydrogen was removed.
+    """How low ``potential`` on ``points`` lies at ``position`` (Å), e.g. where a hydrogen was
+    removed.
 
     Returns a dict:
 
@@ -288,9 +324,15 @@ def rank_at(points, potential, position, radius: float = 0.6) -> dict:
     distance = np.linalg.norm(points - np.asarray(position, dtype=np.float64), axis=1)
     near = distance < radius
     if not near.any():
-        raise ValueError(f"no point within {radius} Å of {list(position)}: the nearest is {distance.min():.2f} Å away")
-    return {"share_above": float((potential > potential[near].mean()).mean()), "n_near": int(near.sum()),
-            "minimum_distance": float(distance[np.argmin(potential)])}
+        raise ValueError(
+            f"no point within {radius} Å of {list(position)}: "
+            f"the nearest is {distance.min():.2f} Å away"
+        )
+    return {
+        "share_above": float((potential > potential[near].mean()).mean()),
+        "n_near": int(near.sum()),
+        "minimum_distance": float(distance[np.argmin(potential)]),
+    }
 
 
 def energy_by_partner(model, molecules, element="H", batch_size: int = 200) -> dict:
@@ -344,7 +386,8 @@ def discretized(model, bin_width: float = 0.1):
 
 
 def bond_scan(model, atoms, i: int, j: int, distances) -> np.ndarray:
-    """Energies (eV) with atom j moved along the i -> j axis to each of ``distances`` (Å) from atom i."""
+    """Energies (eV) with atom j moved along the i -> j axis to each of ``distances`` (Å) from
+    atom i."""
     direction = atoms.positions[j] - atoms.positions[i]
     direction = direction / np.linalg.norm(direction)
     structures = []
@@ -412,8 +455,9 @@ def ordering(coords, elements, series) -> float:
 def group_clustering(coords, elements) -> float:
     """Mean distance between two elements of the same group over the mean distance between any two.
 
-    Below 1: elements of a group sit closer together than elements in general (the thesis summary's
-    "clusters by main group"); about 1: no such structure. Groups with one member present are skipped.
+    Below 1: elements of a group sit closer together than elements in general (the thesis
+    summary's "clusters by main group"); about 1: no such structure. Groups with one member present
+    are skipped.
     """
     x = np.asarray(coords, dtype=float)
     g = np.array([group(_z(e)) for e in elements])

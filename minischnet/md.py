@@ -14,12 +14,14 @@ One step (OBABO, Ceriotti et al., J. Chem. Phys. 133, 124104 (2010))::
 
     O  PILE-L thermostat for dt/2 on the normal modes (friction 2 ω_k; 1/τ on the centroid)
     B  p += -dt/2 ∇V            (all beads in one call when the calculator has ``calculate_batch``)
-    A  free ring polymer for dt, exactly, in normal modes (harmonic oscillators of ω_k = 2 ω_P sin(kπ/P))
+    A  free ring polymer for dt, exactly, in normal modes (harmonic oscillators of
+       ω_k = 2 ω_P sin(kπ/P))
     B  p += -dt/2 ∇V
     O  thermostat for dt/2
 
-P = 1 is classical Langevin dynamics (OBABO); no thermostat (``tau_fs=None``) is NVE velocity Verlet.
-``splitting="baoab"`` (Leimkuhler & Matthews, Appl. Math. Res. Express 2013, 34) orders one step as
+P = 1 is classical Langevin dynamics (OBABO); no thermostat (``tau_fs=None``) is NVE velocity
+Verlet. ``splitting="baoab"`` (Leimkuhler & Matthews, Appl. Math. Res. Express 2013, 34) orders
+one step as
 
     B  p += -dt/2 ∇V,   A  free ring for dt/2,   O  thermostat for dt,   A  free ring for dt/2,   B
 
@@ -41,8 +43,10 @@ HBAR = units._hbar * units.J * units.s  # ħ in eV * (ASE time)
 # ---------------------------------------------------------------------------------------------
 # Normal modes of the free ring polymer
 
+
 def normal_mode_matrix(P: int) -> np.ndarray:
-    """Orthogonal C (P, P): bead coordinates q_j = sum_k C[j, k] q̃_k; column 0 is the centroid mode."""
+    """Orthogonal C (P, P): bead coordinates q_j = sum_k C[j, k] q̃_k; column 0 is the centroid
+    mode."""
     j = np.arange(P)[:, None]
     k = np.arange(P)[None, :]
     C = np.where(k == 0, np.sqrt(1 / P), 0.0) * np.ones((P, P))
@@ -58,7 +62,8 @@ def normal_mode_frequencies(P: int, omega_P: float) -> np.ndarray:
 
 
 def free_ring_propagator(omega_k: np.ndarray, masses: np.ndarray, dt: float) -> np.ndarray:
-    """Exact dt-propagator of each free mode k and atom a: [[cos, -mω sin], [sin/(mω), cos]], (P, N, 2, 2)."""
+    """Exact dt-propagator of each free mode k and atom a: [[cos, -mω sin], [sin/(mω), cos]],
+    (P, N, 2, 2)."""
     w, m = np.broadcast_arrays(omega_k[:, None], masses[None, :])  # (P, N) each
     c, s = np.cos(w * dt), np.sin(w * dt)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -68,6 +73,7 @@ def free_ring_propagator(omega_k: np.ndarray, masses: np.ndarray, dt: float) -> 
 
 # ---------------------------------------------------------------------------------------------
 # Forces on all beads
+
 
 def bead_forces(atoms, calc, positions):
     """Energies (P,) and forces (P, N, 3) of every bead: one ``calculate_batch`` call if offered."""
@@ -90,8 +96,18 @@ def bead_forces(atoms, calc, positions):
 class RingPolymerMD:
     """RPMD with the PILE-L thermostat; P = 1 is classical Langevin MD, ``tau_fs=None`` is NVE."""
 
-    def __init__(self, atoms, calc, nbeads: int, temperature_K: float, timestep_fs: float,
-                 tau_fs: float | None = 100.0, seed: int = 0, thermostat: bool = True, splitting: str = "obabo"):
+    def __init__(
+        self,
+        atoms,
+        calc,
+        nbeads: int,
+        temperature_K: float,
+        timestep_fs: float,
+        tau_fs: float | None = 100.0,
+        seed: int = 0,
+        thermostat: bool = True,
+        splitting: str = "obabo",
+    ):
         if nbeads < 1:
             raise ValueError(f"nbeads must be at least 1, got {nbeads}")
         if not temperature_K > 0:
@@ -111,7 +127,8 @@ class RingPolymerMD:
         self.thermostat = thermostat and tau_fs is not None
         self.C = normal_mode_matrix(nbeads)
         self.omega_k = normal_mode_frequencies(nbeads, self.omega_P)
-        # OBABO: free ring for dt, thermostat twice for dt/2; BAOAB: free ring twice for dt/2, thermostat for dt
+        # OBABO: free ring for dt, thermostat twice for dt/2;
+        # BAOAB: free ring twice for dt/2, thermostat for dt
         a_time, o_time = (self.dt, self.dt / 2) if splitting == "obabo" else (self.dt / 2, self.dt)
         self.propagator = free_ring_propagator(self.omega_k, self.masses, a_time)
         gamma = 2 * self.omega_k  # PILE-L: critical damping of each internal mode
@@ -121,9 +138,13 @@ class RingPolymerMD:
         self.rng = np.random.default_rng(seed)
         # All beads start at the given geometry, momenta drawn at the bead temperature P T.
         self.q = np.repeat(atoms.positions[None], nbeads, axis=0)  # (P, N, 3)
-        self.p = self.rng.normal(size=self.q.shape) * np.sqrt(self.masses[None, :, None] / self.beta_P)
+        self.p = self.rng.normal(size=self.q.shape) * np.sqrt(
+            self.masses[None, :, None] / self.beta_P
+        )
         self.energies, self.forces = bead_forces(self.atoms, self.calc, self.q)
-        self.thermostat_work = 0.0  # kinetic energy the thermostat removed: for the conserved quantity
+        self.thermostat_work = (
+            0.0  # kinetic energy the thermostat removed: for the conserved quantity
+        )
         self.step_count = 0
 
     # -- the integrator -------------------------------------------------------------------------
@@ -187,37 +208,65 @@ class RingPolymerMD:
 
     def kinetic_centroid_virial(self) -> float:
         """Centroid-virial estimator: 3N / (2β) - (1/2P) sum_j (q_j - q̄) · F_j."""
-        return 3 * len(self.masses) / (2 * self.beta) - float(np.sum((self.q - self.centroid()) * self.forces)) / (2 * self.P)
+        return 3 * len(self.masses) / (2 * self.beta) - float(
+            np.sum((self.q - self.centroid()) * self.forces)
+        ) / (2 * self.P)
 
     def potential_energy(self) -> float:
         """The quantum potential energy estimator: the bead average of V."""
         return float(self.energies.mean())
 
     def radius_of_gyration(self) -> float:
-        """Ring-polymer radius of gyration averaged over atoms: mean_a sqrt(mean_j ‖q_aj - q̄_a‖^2), Å (as i-PI)."""
-        return float(np.mean(np.sqrt(np.mean(np.sum((self.q - self.centroid()) ** 2, axis=-1), axis=0))))
+        """Ring-polymer radius of gyration averaged over atoms: mean_a sqrt(mean_j ‖q_aj - q̄_a‖^2),
+        Å (as i-PI)."""
+        return float(
+            np.mean(np.sqrt(np.mean(np.sum((self.q - self.centroid()) ** 2, axis=-1), axis=0)))
+        )
 
     def conserved_quantity(self) -> float:
-        """H_P / P-normalised ring-polymer energy plus the thermostat's work: constant up to integration error."""
-        return (self.kinetic_energy() + self.spring_energy() + float(self.energies.sum())) / self.P + self.thermostat_work / self.P
+        """H_P / P-normalised ring-polymer energy plus the thermostat's work: constant up to
+        integration error."""
+        return (
+            self.kinetic_energy() + self.spring_energy() + float(self.energies.sum())
+        ) / self.P + self.thermostat_work / self.P
 
     # -- saving and resuming --------------------------------------------------------------------
     def state(self) -> dict:
-        """Everything needed to continue this trajectory exactly (positions, momenta, RNG, counters)."""
-        return {"q": self.q.copy(), "p": self.p.copy(), "thermostat_work": self.thermostat_work,
-                "step_count": self.step_count, "rng": self.rng.bit_generator.state}
+        """Everything needed to continue this trajectory exactly (positions, momenta, RNG,
+        counters)."""
+        return {
+            "q": self.q.copy(),
+            "p": self.p.copy(),
+            "thermostat_work": self.thermostat_work,
+            "step_count": self.step_count,
+            "rng": self.rng.bit_generator.state,
+        }
 
     def load_state(self, state: dict) -> None:
         self.q, self.p = np.array(state["q"], dtype=float), np.array(state["p"], dtype=float)
-        self.thermostat_work, self.step_count = float(state["thermostat_work"]), int(state["step_count"])
+        self.thermostat_work, self.step_count = (
+            float(state["thermostat_work"]),
+            int(state["step_count"]),
+        )
         self.rng.bit_generator.state = state["rng"]
         self.energies, self.forces = bead_forces(self.atoms, self.calc, self.q)
 
     # -- running --------------------------------------------------------------------------------
     def run(self, steps: int, record_every: int = 1, quiet: bool = False) -> dict:
-        """Integrate ``steps`` steps; every ``record_every`` steps record positions and observables."""
+        """Integrate ``steps`` steps; every ``record_every`` steps record positions and
+        observables."""
         frames = steps // record_every
-        out = {k: np.zeros(frames) for k in ("kinetic_cv", "kinetic_primitive", "potential", "radius_of_gyration", "conserved", "time_fs")}
+        out = {
+            k: np.zeros(frames)
+            for k in (
+                "kinetic_cv",
+                "kinetic_primitive",
+                "potential",
+                "radius_of_gyration",
+                "conserved",
+                "time_fs",
+            )
+        }
         out["positions"] = np.zeros((frames, self.P, len(self.masses), 3))
         f = 0
         for s in progress(range(steps), quiet=quiet, desc=f"RPMD P={self.P}"):
@@ -237,6 +286,7 @@ class RingPolymerMD:
 # ---------------------------------------------------------------------------------------------
 # Observables and files
 
+
 def pair_distances(positions: np.ndarray) -> np.ndarray:
     """All interatomic distances of each configuration: (..., N, 3) -> (..., N(N-1)/2), Å."""
     i, j = np.triu_indices(positions.shape[-2], k=1)
@@ -249,7 +299,9 @@ def distance_histograms(positions: np.ndarray, bins=np.linspace(1.0, 4.5, 351)) 
     positions: (frames, nbeads, natoms, 3). Returns bin centres and the two densities (1/Å).
     """
     beads, _ = np.histogram(pair_distances(positions).ravel(), bins=bins, density=True)
-    centroids, _ = np.histogram(pair_distances(positions.mean(axis=1)).ravel(), bins=bins, density=True)
+    centroids, _ = np.histogram(
+        pair_distances(positions.mean(axis=1)).ravel(), bins=bins, density=True
+    )
     return {"r": 0.5 * (bins[1:] + bins[:-1]), "beads": beads, "centroids": centroids}
 
 
@@ -260,24 +312,29 @@ def block_error(x, blocks=20):
 
 
 def bonds(atoms, longest=1.8):
-    """The (i, j) pairs closer than ``longest`` Å in ``atoms``: C20's 30 C-C bonds at its minimum."""
+    """The (i, j) pairs closer than ``longest`` Å in ``atoms``: C20's 30 C-C bonds at its
+    minimum."""
     i, j = np.triu_indices(len(atoms), k=1)
     bonded = pair_distances(atoms.positions) < longest
     return i[bonded], j[bonded]
 
 
 def bond_statistics(q, i, j):
-    """Per frame, the mean and the spread of the bond lengths over all beads: (frames,), (frames,) Å.
+    """Per frame, the mean and the spread of the bond lengths over all beads: (frames,),
+    (frames,) Å.
 
     Time series of these give the distance distribution's first two moments with block errors,
     which is how two runs' distributions are compared within their statistical errors.
     """
-    d = np.linalg.norm(q[..., j, :] - q[..., i, :], axis=-1).reshape(len(q), -1)  # (frames, beads x bonds)
+    d = np.linalg.norm(q[..., j, :] - q[..., i, :], axis=-1).reshape(
+        len(q), -1
+    )  # (frames, beads x bonds)
     return d.mean(axis=1), d.std(axis=1)
 
 
 def write_run(out: dict, atoms, path_stem) -> None:
-    """Observables to ``<stem>.npz`` (numpy) and the centroid trajectory to ``<stem>.extxyz`` (ASE)."""
+    """Observables to ``<stem>.npz`` (numpy) and the centroid trajectory to ``<stem>.extxyz``
+    (ASE)."""
     import ase.io
 
     np.savez_compressed(f"{path_stem}.npz", **out)

@@ -24,7 +24,8 @@ MIN_DISTANCE = 1e-6
 
 
 def check_structure(Z, R, cell=None, pbc=None):
-    """Validate one structure and return it as (Z int64 (n,), R float64 (n, 3), cell (3, 3), pbc (3,)).
+    """Validate one structure and return it as (Z int64 (n,), R float64 (n, 3), cell (3, 3),
+    pbc (3,)).
 
     Raises ValueError, naming the problem, for: an empty structure, Z or R of the wrong shape,
     non-integer or non-positive element numbers, NaN/inf coordinates, a cell that is not 3x3,
@@ -37,7 +38,9 @@ def check_structure(Z, R, cell=None, pbc=None):
     if len(Z) == 0:
         raise ValueError("empty structure: Z has no atoms")
     if R.shape != (len(Z), 3):
-        raise ValueError(f"R must have shape (n_atoms, 3) = ({len(Z)}, 3) to match Z, got {R.shape}")
+        raise ValueError(
+            f"R must have shape (n_atoms, 3) = ({len(Z)}, 3) to match Z, got {R.shape}"
+        )
     if not np.issubdtype(Z.dtype, np.integer):
         if not np.all(np.isfinite(Z)) or np.any(Z != np.round(Z)):
             raise ValueError(f"element numbers must be integers, got {Z}")
@@ -48,22 +51,32 @@ def check_structure(Z, R, cell=None, pbc=None):
         bad = np.unique(np.nonzero(~np.isfinite(R))[0])
         raise ValueError(f"coordinates of atoms {bad.tolist()} are NaN or infinite")
 
-    pbc = np.zeros(3, dtype=bool) if pbc is None else np.broadcast_to(np.asarray(pbc, dtype=bool), (3,)).copy()
+    pbc = (
+        np.zeros(3, dtype=bool)
+        if pbc is None
+        else np.broadcast_to(np.asarray(pbc, dtype=bool), (3,)).copy()
+    )
     cell = np.zeros((3, 3)) if cell is None else np.asarray(cell, dtype=np.float64)
     if cell.shape != (3, 3):
-        raise ValueError(f"cell must be a 3x3 matrix (rows are lattice vectors), got shape {cell.shape}")
+        raise ValueError(
+            f"cell must be a 3x3 matrix (rows are lattice vectors), got shape {cell.shape}"
+        )
     if not np.all(np.isfinite(cell)):
         raise ValueError("cell contains NaN or infinite entries")
     if pbc.any():
         volume = abs(np.linalg.det(cell))
         scale = np.prod(np.linalg.norm(cell, axis=1))
         if scale == 0 or volume < 1e-10 * scale:
-            raise ValueError(f"periodic cell is singular (volume {volume:.3g} Å^3); pbc={pbc.tolist()} needs three independent lattice vectors")
+            raise ValueError(
+                f"periodic cell is singular (volume {volume:.3g} Å^3); "
+                f"pbc={pbc.tolist()} needs three independent lattice vectors"
+            )
     return Z, R, cell, pbc
 
 
 def neighbor_pairs(R, cutoff, cell=None, pbc=None):
-    """All ordered pairs closer than ``cutoff``: (idx_i, idx_j, shifts) with shapes (P,), (P,), (P, 3).
+    """All ordered pairs closer than ``cutoff``: (idx_i, idx_j, shifts) with shapes (P,), (P,),
+    (P, 3).
 
     Brute force over all atom pairs and all cell shifts that can reach within the cutoff:
     O(n^2) per shift, which is what small molecules and small unit cells need.
@@ -124,5 +137,7 @@ def half_pairs(idx_i, idx_j, shifts):
     Kept: i < j, or i == j with S lexicographically positive (an atom and its own image).
     Returns a boolean mask over the ordered pairs.
     """
-    first_nonzero = np.take_along_axis(shifts, np.argmax(shifts != 0, axis=1)[:, None], axis=1)[:, 0]
+    first_nonzero = np.take_along_axis(shifts, np.argmax(shifts != 0, axis=1)[:, None], axis=1)[
+        :, 0
+    ]
     return (idx_i < idx_j) | ((idx_i == idx_j) & (first_nonzero > 0))

@@ -24,13 +24,23 @@ from autograd.tracer import getval
 from .neighbors import check_structure, neighbor_pairs
 
 __all__ = [
-    "init_schnet", "init_dtnn", "schnet_energy", "schnet_forces", "dtnn_energy", "dtnn_forces",
-    "energy_force_loss", "shifted_softplus", "cosine_cutoff", "gaussian_expansion", "scatter_add",
+    "init_schnet",
+    "init_dtnn",
+    "schnet_energy",
+    "schnet_forces",
+    "dtnn_energy",
+    "dtnn_forces",
+    "energy_force_loss",
+    "shifted_softplus",
+    "cosine_cutoff",
+    "gaussian_expansion",
+    "scatter_add",
 ]
 
 
 # ---------------------------------------------------------------------------------------------
 # Building blocks, each forward next to its gradient where autograd does not know it.
+
 
 @primitive
 def scatter_add(values, index, n):
@@ -73,6 +83,7 @@ def dense(params, name, x):
 
 # ---------------------------------------------------------------------------------------------
 # Parameters
+
 
 def _glorot(rng, n_in, n_out):
     limit = onp.sqrt(6.0 / (n_in + n_out))
@@ -137,6 +148,7 @@ def n_interactions(params):
 # ---------------------------------------------------------------------------------------------
 # The equations
 
+
 def dtnn_interaction(params, t, x, d_hat, fcut, idx_i, idx_j):
     """Eq. (2), summed over j: sum_j f(d_ij) tanh[W^xf((W^fx x_j + b^f1) o (W^fd d̂_ij + b^f2))]."""
     b = f"interaction{t}."
@@ -146,7 +158,8 @@ def dtnn_interaction(params, t, x, d_hat, fcut, idx_i, idx_j):
 
 
 def schnet_interaction(params, t, x, rbf, fcut, idx_i, idx_j):
-    """Eq. (4) inside SchNet's interaction block: atom-wise -> cfconv -> atom-wise, ssp -> atom-wise.
+    """Eq. (4) inside SchNet's interaction block: atom-wise -> cfconv -> atom-wise, ssp ->
+    atom-wise.
 
     cfconv: y_i = sum_j h_j o W(d_ij), with the filter-generating network
     W(d) = ssp(ssp(rbf(d) W1 + b1) W2 + b2) * f(d) of the radial basis expansion.
@@ -178,11 +191,14 @@ def _energy(params, Z, R, pairs, interaction, activation):
 
 
 def _prepare(params, Z, R, cell, pbc):
-    """Check the input and build the pair list (outside autograd: it does not depend on R smoothly)."""
+    """Check the input and build the pair list (outside autograd: it does not depend on R
+    smoothly)."""
     Z, R, cell, pbc = check_structure(Z, R, cell, pbc)
     max_z = len(params["embedding"]) - 1
     if Z.max() > max_z:
-        raise ValueError(f"element number {Z.max()} is outside 1..{max_z} (max_z of these parameters)")
+        raise ValueError(
+            f"element number {Z.max()} is outside 1..{max_z} (max_z of these parameters)"
+        )
     idx_i, idx_j, S = neighbor_pairs(R, float(getval(params["cutoff"])), cell, pbc)
     return Z, R, (idx_i, idx_j, S @ cell)
 
@@ -239,5 +255,7 @@ def energy_force_loss(params, structures, rho, model="schnet"):
 
         E_hat = energy(R)
         F_hat = -grad(energy)(R)
-        total = total + rho * (s["energy"] - E_hat) ** 2 + np.sum((s["forces"] - F_hat) ** 2) / len(Z)
+        total = (
+            total + rho * (s["energy"] - E_hat) ** 2 + np.sum((s["forces"] - F_hat) ** 2) / len(Z)
+        )
     return total / len(structures)

@@ -28,7 +28,10 @@ def densities(counts: dict) -> dict:
     """Counts {"beads", "centroids"} over DISTANCE_BINS -> densities (1/Å) at the bin centres."""
     widths = np.diff(DISTANCE_BINS)
     centres = 0.5 * (DISTANCE_BINS[1:] + DISTANCE_BINS[:-1])
-    return {"r": centres, **{k: counts[k] / max(counts[k].sum(), 1) / widths for k in ("beads", "centroids")}}
+    return {
+        "r": centres,
+        **{k: counts[k] / max(counts[k].sum(), 1) / widths for k in ("beads", "centroids")},
+    }
 
 
 def load_histograms(out, P: int) -> dict:
@@ -65,10 +68,13 @@ def write_csv(path, fields: list[str], rows) -> None:
 
 
 def variants_summary(path) -> dict:
-    """variant -> (mean test MAE, standard deviation over seeds, number of seeds), finished runs only."""
+    """variant -> (mean test MAE, standard deviation over seeds, number of seeds), finished runs
+    only."""
     runs: dict[str, list] = {}
     for r in read_rows(path):
         if r["finished"] == "True":
             runs.setdefault(r["variant"], []).append(float(r["test_mae_eV"]))
-    return {v: (float(np.mean(x)), float(np.std(x, ddof=1)) if len(x) > 1 else float("nan"), len(x))
-            for v, x in runs.items()}
+    return {
+        v: (float(np.mean(x)), float(np.std(x, ddof=1)) if len(x) > 1 else float("nan"), len(x))
+        for v, x in runs.items()
+    }

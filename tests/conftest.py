@@ -30,7 +30,9 @@ def random_molecule(n_atoms, rng, min_distance=0.9, max_z=9):
 def random_crystal(rng):
     """A small triclinic periodic cell with 3 atoms (cutoff larger than the cell)."""
     cell = np.array([[3.1, 0.0, 0.0], [0.7, 2.9, 0.0], [0.4, -0.5, 3.3]])
-    frac = np.array([[0.0, 0.0, 0.0], [0.5, 0.45, 0.1], [0.2, 0.7, 0.6]]) + rng.normal(0, 0.02, (3, 3))
+    frac = np.array([[0.0, 0.0, 0.0], [0.5, 0.45, 0.1], [0.2, 0.7, 0.6]]) + rng.normal(
+        0, 0.02, (3, 3)
+    )
     Z = np.array([8, 14, 1])
     return Atoms(numbers=Z, scaled_positions=frac, cell=cell, pbc=True)
 
@@ -59,7 +61,9 @@ def small_params(kind, seed=0, n_features=16, n_interactions=2, n_rbf=12, cutoff
     # Non-zero biases, so that a dropped or misplaced bias would show.
     for key in params:
         if key.endswith(".b"):
-            params[key] = np.random.default_rng(zlib.crc32(key.encode())).normal(0, 0.3, params[key].shape)
+            params[key] = np.random.default_rng(zlib.crc32(key.encode())).normal(
+                0, 0.3, params[key].shape
+            )
     return params
 
 

@@ -4,9 +4,9 @@ import sys
 
 import numpy as np
 import torch
+from test_train import student, teacher_dataset
 
 from minischnet.train import TrainConfig, Trainer
-from test_train import student, teacher_dataset
 
 
 def main(out, distributed):
@@ -14,7 +14,9 @@ def main(out, distributed):
         torch.distributed.init_process_group("gloo")
     rank = torch.distributed.get_rank() if distributed else 0
     ds = teacher_dataset(10)
-    model = student(seed=rank if distributed else 0)  # rank 1 starts elsewhere: the broadcast must fix it
+    model = student(
+        seed=rank if distributed else 0
+    )  # rank 1 starts elsewhere: the broadcast must fix it
     config = TrainConfig(rho=0.5, lr=2e-3, batch_size=5, max_epochs=3)
     Trainer(model, ds, np.arange(8), [8, 9], config, distributed=distributed).fit()
     torch.save(model.state_dict(), f"{out}/rank{rank}{'' if distributed else '_single'}.pt")

@@ -5,8 +5,8 @@ import pytest
 from ase import Atoms
 
 import minischnet
-from minischnet import reference
 from conftest import CUTOFF, MODELS, small_params, torch_model
+from minischnet import reference
 
 GOOD_Z = np.array([6, 1, 8])
 GOOD_R = np.array([[0.0, 0.0, 0.0], [1.1, 0.0, 0.0], [0.0, 1.2, 0.0]])

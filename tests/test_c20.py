@@ -6,8 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from minischnet.data import c20, c20_minimum
-from minischnet.data import data_dir
+from minischnet.data import c20, c20_minimum, data_dir
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +30,9 @@ def test_sizes_and_metadata(train, test_set):
     assert atoms.get_potential_energy() == train.energy[5]
 
 
-needs_tblite = pytest.mark.skipif(importlib.util.find_spec("tblite") is None, reason="needs tblite (CI installs it)")
+needs_tblite = pytest.mark.skipif(
+    importlib.util.find_spec("tblite") is None, reason="needs tblite (CI installs it)"
+)
 
 
 @needs_tblite
@@ -47,7 +48,8 @@ def test_labels_are_gfn2_xtb(train, test_set):
             atoms.calc = TBLite(method="GFN2-xTB", verbosity=0)
             assert atoms.get_potential_energy() == pytest.approx(stored_e, abs=1e-5)
             # SCF convergence of tblite's default settings, which also starts from the previous
-            # structure's density when labelling a chunk in sequence: forces reproduce to ~1e-4 eV/Å.
+            # structure's density when labelling a chunk in sequence: forces reproduce to
+            # ~1e-4 eV/Å.
             np.testing.assert_allclose(atoms.get_forces(), stored_f, atol=5e-4)
 
 
@@ -97,10 +99,15 @@ def test_md_frames_obey_equipartition(train, test_set):
     atoms = c20_minimum()
     atoms.calc = TBLite(method="GFN2-xTB", verbosity=0)
     e_min = atoms.get_potential_energy()
-    for ds, split, counts in ((train, "train", {"normal modes": 18000}), (test_set, "test", {"normal modes": 1000})):
+    for ds, split, counts in (
+        (train, "train", {"normal modes": 18000}),
+        (test_set, "test", {"normal modes": 1000}),
+    ):
         labels = c20_sampling(split)
         assert len(labels) == len(ds) and np.sum(labels == "normal modes") == counts["normal modes"]
         for T in (600, 900, 1200):
             above = ds.energy[labels == f"MD {T} K"] - e_min
             assert len(above) >= 300
-            assert np.mean(above) / (27 * kB * T) == pytest.approx(1.0, abs=0.1)  # measured 0.95-1.04
+            assert np.mean(above) / (27 * kB * T) == pytest.approx(
+                1.0, abs=0.1
+            )  # measured 0.95-1.04

@@ -1,4 +1,5 @@
-"""The shipped C20 model: its recorded test errors are true, and it conserves energy in NVE dynamics."""
+"""The shipped C20 model: its recorded test errors are true, and it conserves energy in NVE
+dynamics."""
 
 import os
 from pathlib import Path
@@ -12,7 +13,11 @@ from minischnet.data import c20, c20_minimum
 from minischnet.md import RingPolymerMD
 from minischnet.train import evaluate
 
-MODEL = Path(os.environ.get("MINISCHNET_C20_MODEL", Path(__file__).parents[1] / "data" / "models" / "c20_schnet.pt"))
+MODEL = Path(
+    os.environ.get(
+        "MINISCHNET_C20_MODEL", Path(__file__).parents[1] / "data" / "models" / "c20_schnet.pt"
+    )
+)
 
 
 @pytest.fixture
@@ -39,8 +44,15 @@ def test_nve_energy_drift(model, tabulated):
     m = model.double() if not tabulated else model.float()
     if tabulated:
         m.tabulate_filters()
-    md = RingPolymerMD(c20_minimum(), minischnet.Calculator(m), nbeads=1, temperature_K=300.0, timestep_fs=0.5,
-                       tau_fs=None, seed=0)
+    md = RingPolymerMD(
+        c20_minimum(),
+        minischnet.Calculator(m),
+        nbeads=1,
+        temperature_K=300.0,
+        timestep_fs=0.5,
+        tau_fs=None,
+        seed=0,
+    )
     out = md.run(400, record_every=2, quiet=True)
     total = out["conserved"]
     slope_eV_per_ps = np.polyfit(out["time_fs"] / 1000, total, 1)[0]

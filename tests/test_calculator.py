@@ -14,8 +14,12 @@ def test_molecule_float64_exact(model_kind):
     atoms = molecule("CH3CH2OH")
     atoms.calc = minischnet.Calculator(torch_model(model_kind, params))
     _, energy, forces = MODELS[model_kind]
-    assert atoms.get_potential_energy() == pytest.approx(energy(params, atoms.numbers, atoms.positions), rel=1e-12)
-    np.testing.assert_allclose(atoms.get_forces(), forces(params, atoms.numbers, atoms.positions), rtol=0, atol=1e-12)
+    assert atoms.get_potential_energy() == pytest.approx(
+        energy(params, atoms.numbers, atoms.positions), rel=1e-12
+    )
+    np.testing.assert_allclose(
+        atoms.get_forces(), forces(params, atoms.numbers, atoms.positions), rtol=0, atol=1e-12
+    )
     assert isinstance(atoms.get_potential_energy(), float)
     # ASE re-computes after the positions change.
     E0 = atoms.get_potential_energy()
@@ -66,7 +70,8 @@ def test_md_with_the_calculator_conserves_energy():
 
 @pytest.mark.parametrize("model_kind", MODELS)
 def test_verlet_skin_gives_the_same_results(model_kind):
-    """Atoms drifting across the cutoff: a skinned pair list gives what fresh lists give, and is rebuilt."""
+    """Atoms drifting across the cutoff: a skinned pair list gives what fresh lists give, and is
+    rebuilt."""
     model = torch_model(model_kind, small_params(model_kind))  # float64, cutoff 4 Å
     rng = np.random.default_rng(5)
     atoms = molecule("CH3CH2OH")

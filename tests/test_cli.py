@@ -7,28 +7,52 @@ import sys
 
 import pytest
 import torch
+from test_train import teacher_dataset
 
 import minischnet
-from test_train import teacher_dataset
 
 
 def run_cli(*args):
     env = dict(os.environ, TQDM_DISABLE="1")
-    return subprocess.run([sys.executable, "-m", "minischnet", "train", *args], env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "minischnet", "train", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_train_on_a_file_and_resume(tmp_path):
     data = tmp_path / "set.extxyz"
     teacher_dataset(20).write(data)
-    common = ["--data", str(data), "--run-dir", str(tmp_path / "run"), "--features", "16", "--interactions", "1",
-              "--rbf", "10", "--cutoff", "4", "--dtype", "float64", "--batch-size", "4"]
+    common = [
+        "--data",
+        str(data),
+        "--run-dir",
+        str(tmp_path / "run"),
+        "--features",
+        "16",
+        "--interactions",
+        "1",
+        "--rbf",
+        "10",
+        "--cutoff",
+        "4",
+        "--dtype",
+        "float64",
+        "--batch-size",
+        "4",
+    ]
     first = run_cli(*common, "--epochs", "2", "--plot")
     assert first.returncode == 0, first.stderr[-2000:]
     result = json.loads((tmp_path / "run" / "result.json").read_text())
     assert result["epochs"] == 2 and result["n_test"] == 2 and result["test_force_mae"] > 0
     assert (tmp_path / "run" / "history.png").stat().st_size > 1000
     model = minischnet.load(tmp_path / "run" / "model.pt")
-    assert model.info["test_energy_mae"] == result["test_energy_mae"] and model.dtype == torch.float64
+    assert (
+        model.info["test_energy_mae"] == result["test_energy_mae"] and model.dtype == torch.float64
+    )
     assert model.info["elements"] == ["H", "C", "N", "O"]  # of the data set, in order of Z
 
     second = run_cli(*common, "--epochs", "4")
@@ -49,37 +73,118 @@ def test_file_without_energies_is_refused(tmp_path):
 def test_implementation_choices_reach_the_saved_model(tmp_path):
     data = tmp_path / "set.extxyz"
     teacher_dataset(12).write(data)
-    common = ["--data", str(data), "--features", "8", "--interactions", "1", "--rbf", "6", "--cutoff", "4",
-              "--epochs", "1", "--batch-size", "4"]
-    done = run_cli(*common, "--run-dir", str(tmp_path / "v"), "--no-cosine-cutoff", "--rbf-width", "0.4",
-                   "--output-activation", "tanh", "--no-filter-activation")
+    common = [
+        "--data",
+        str(data),
+        "--features",
+        "8",
+        "--interactions",
+        "1",
+        "--rbf",
+        "6",
+        "--cutoff",
+        "4",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "4",
+    ]
+    done = run_cli(
+        *common,
+        "--run-dir",
+        str(tmp_path / "v"),
+        "--no-cosine-cutoff",
+        "--rbf-width",
+        "0.4",
+        "--output-activation",
+        "tanh",
+        "--no-filter-activation",
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     model = minischnet.load(tmp_path / "v" / "model.pt")
-    assert model.variant == dict(rbf_width=0.4, cosine_cutoff=False, filter_activation=False, output_activation="tanh")
+    assert model.variant == dict(
+        rbf_width=0.4, cosine_cutoff=False, filter_activation=False, output_activation="tanh"
+    )
     assert model.rbf_gamma.item() == pytest.approx(0.5 / 0.4**2, rel=1e-6)
-    refused = run_cli(*common, "--run-dir", str(tmp_path / "d"), "--model", "dtnn", "--no-cosine-cutoff")
+    refused = run_cli(
+        *common, "--run-dir", str(tmp_path / "d"), "--model", "dtnn", "--no-cosine-cutoff"
+    )
     assert refused.returncode != 0 and "do not apply to DTNN" in refused.stderr
 
 
 def test_ship_copies_a_runs_model_with_its_description(tmp_path):
     data = tmp_path / "set.extxyz"
     teacher_dataset(12).write(data)
-    run = run_cli("--data", str(data), "--run-dir", str(tmp_path / "r"), "--features", "8", "--interactions", "1",
-                  "--rbf", "6", "--cutoff", "4", "--epochs", "1", "--batch-size", "4")
+    run = run_cli(
+        "--data",
+        str(data),
+        "--run-dir",
+        str(tmp_path / "r"),
+        "--features",
+        "8",
+        "--interactions",
+        "1",
+        "--rbf",
+        "6",
+        "--cutoff",
+        "4",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "4",
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     # --max-hours 0 trains nothing and writes model.pt and result.json again from best.pt
-    again = run_cli("--data", str(data), "--run-dir", str(tmp_path / "r"), "--features", "8", "--interactions", "1",
-                    "--rbf", "6", "--cutoff", "4", "--epochs", "5", "--batch-size", "4", "--max-hours", "0")
+    again = run_cli(
+        "--data",
+        str(data),
+        "--run-dir",
+        str(tmp_path / "r"),
+        "--features",
+        "8",
+        "--interactions",
+        "1",
+        "--rbf",
+        "6",
+        "--cutoff",
+        "4",
+        "--epochs",
+        "5",
+        "--batch-size",
+        "4",
+        "--max-hours",
+        "0",
+    )
     assert again.returncode == 0, again.stderr[-2000:]
     rewritten = json.loads((tmp_path / "r" / "result.json").read_text())
     assert rewritten["epochs"] == 1
-    # the command that trained the model stays the recorded one; the rewriting call is noted beside it
-    assert "--max-hours" not in rewritten["command"] and "--max-hours 0" in rewritten["rewritten_by"]
+    # the command that trained the model stays the recorded one; the rewriting call is noted
+    # beside it
+    assert (
+        "--max-hours" not in rewritten["command"] and "--max-hours 0" in rewritten["rewritten_by"]
+    )
     env = dict(os.environ, TQDM_DISABLE="1")
-    done = subprocess.run([sys.executable, "-m", "minischnet", "ship", str(tmp_path / "r"), str(tmp_path / "m" / "x.pt"),
-                           "--note", "a test model"], env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "minischnet",
+            "ship",
+            str(tmp_path / "r"),
+            str(tmp_path / "m" / "x.pt"),
+            "--note",
+            "a test model",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
-    shipped, original = minischnet.load(tmp_path / "m" / "x.pt"), minischnet.load(tmp_path / "r" / "model.pt")
+    shipped, original = (
+        minischnet.load(tmp_path / "m" / "x.pt"),
+        minischnet.load(tmp_path / "r" / "model.pt"),
+    )
     for a, b in zip(shipped.state_dict().values(), original.state_dict().values()):
         assert torch.equal(a, b)
     description = json.loads((tmp_path / "m" / "x.json").read_text())

@@ -7,8 +7,8 @@ from ase.build import bulk, molecule
 from ase.calculators.singlepoint import SinglePointCalculator
 
 import minischnet
-from minischnet.data import AtomsDataset
 from conftest import CUTOFF, small_params, torch_model
+from minischnet.data import AtomsDataset
 
 
 def labelled(structures, seed=0):
@@ -22,7 +22,9 @@ def labelled(structures, seed=0):
 def dataset():
     crystal = bulk("NaCl", "rocksalt", a=5.6)
     crystal.rattle(0.05, seed=3)
-    return AtomsDataset.from_atoms(labelled([molecule("H2O"), molecule("C6H6"), crystal, molecule("CH3OH")]))
+    return AtomsDataset.from_atoms(
+        labelled([molecule("H2O"), molecule("C6H6"), crystal, molecule("CH3OH")])
+    )
 
 
 # extxyz writes 8 decimals (1e-8 Å); an ASE database keeps float64 exactly.
@@ -57,14 +59,18 @@ def test_batch_from_cache_equals_collate_and_one_by_one(dataset):
     batch = dataset.batch(order, CUTOFF)
     reference = minischnet.collate([dataset[k] for k in order], CUTOFF)
     for name in ("Z", "R", "structure", "idx_i", "idx_j", "offsets", "n_atoms", "energy", "forces"):
-        torch.testing.assert_close(getattr(batch, name), getattr(reference, name), rtol=0, atol=0, msg=name)
+        torch.testing.assert_close(
+            getattr(batch, name), getattr(reference, name), rtol=0, atol=0, msg=name
+        )
     E, F = model.energy_and_forces(batch)
     for pos, k in enumerate(order):
         e1, f1 = model.energy_and_forces(minischnet.collate([dataset[k]], CUTOFF))
         assert E[pos].item() == pytest.approx(e1.item(), rel=1e-12)
     assert dataset.pairs(CUTOFF) is dataset.pairs(CUTOFF)  # computed once
     sub = dataset.subset(order)
-    assert [a.get_chemical_formula() for a in sub] == [dataset[k].get_chemical_formula() for k in order]
+    assert [a.get_chemical_formula() for a in sub] == [
+        dataset[k].get_chemical_formula() for k in order
+    ]
 
 
 def test_structure_without_energy_is_refused_for_training(tmp_path):
@@ -86,11 +92,15 @@ def test_mixed_labels_are_refused():
 
 def test_wrong_force_shape_is_refused():
     with pytest.raises(ValueError, match="forces have shape"):
-        AtomsDataset(Z=[1, 1], R=np.zeros((2, 3)), start=[0, 2], energy=[0.0], forces=np.zeros((3, 3)))
+        AtomsDataset(
+            Z=[1, 1], R=np.zeros((2, 3)), start=[0, 2], energy=[0.0], forces=np.zeros((3, 3))
+        )
 
 
 def test_unknown_element_symbol(tmp_path):
     path = tmp_path / "bad.extxyz"
-    path.write_text('2\nProperties=species:S:1:pos:R:3 energy=-1.0 pbc="F F F"\nH 0 0 0\nXx 0 0 0.74\n')
+    path.write_text(
+        '2\nProperties=species:S:1:pos:R:3 energy=-1.0 pbc="F F F"\nH 0 0 0\nXx 0 0 0.74\n'
+    )
     with pytest.raises(ValueError, match="unknown element symbol 'Xx'"):
         AtomsDataset.read(path)

@@ -1,4 +1,5 @@
-"""Data-parallel training under torchrun (2 processes, gloo): same weights everywhere, same as 1 process."""
+"""Data-parallel training under torchrun (2 processes, gloo): same weights everywhere, same as
+1 process."""
 
 import os
 import subprocess
@@ -11,12 +12,29 @@ HERE = Path(__file__).parent
 
 
 def test_two_processes_end_with_identical_weights(tmp_path):
-    env = dict(os.environ, PYTHONPATH=f"{HERE}{os.pathsep}{os.environ.get('PYTHONPATH', '')}", OMP_NUM_THREADS="1")
-    run = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-           str(HERE / "ddp_worker.py"), str(tmp_path), "distributed"]
+    env = dict(
+        os.environ,
+        PYTHONPATH=f"{HERE}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+        OMP_NUM_THREADS="1",
+    )
+    run = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        str(HERE / "ddp_worker.py"),
+        str(tmp_path),
+        "distributed",
+    ]
     result = subprocess.run(run, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
-    subprocess.run([sys.executable, str(HERE / "ddp_worker.py"), str(tmp_path), "single"], env=env, check=True, timeout=120)
+    subprocess.run(
+        [sys.executable, str(HERE / "ddp_worker.py"), str(tmp_path), "single"],
+        env=env,
+        check=True,
+        timeout=120,
+    )
     rank0, rank1 = torch.load(tmp_path / "rank0.pt"), torch.load(tmp_path / "rank1.pt")
     single = torch.load(tmp_path / "rank0_single.pt")
     for name in rank0:

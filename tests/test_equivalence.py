@@ -5,8 +5,8 @@ import pytest
 import torch
 
 import minischnet
-from minischnet import reference
 from conftest import CUTOFF, MODELS, random_crystal, random_molecule, small_params, torch_model
+from minischnet import reference
 
 
 def reference_ef(kind, params, Z, R, cell=None, pbc=None):
@@ -19,7 +19,9 @@ def assert_close_rel(a, b, rtol):
     where the sum of atom-wise terms of order 1 cancels and round-off stays at their scale."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     scale = max(np.abs(b).max(), 1.0)
-    assert np.abs(a - b).max() <= rtol * scale, f"max |a-b| = {np.abs(a - b).max():.3e}, scale {scale:.3e}"
+    assert np.abs(a - b).max() <= rtol * scale, (
+        f"max |a-b| = {np.abs(a - b).max():.3e}, scale {scale:.3e}"
+    )
 
 
 @pytest.mark.parametrize("n_atoms", [1, 2, 3, 7, 16, 30])
@@ -51,11 +53,14 @@ def test_periodic_crystal(model_kind, rng):
     params = small_params(model_kind)
     model = torch_model(model_kind, params)
     atoms = random_crystal(rng)
-    E_ref, F_ref = reference_ef(model_kind, params, atoms.numbers, atoms.positions, atoms.cell.array, atoms.pbc)
+    E_ref, F_ref = reference_ef(
+        model_kind, params, atoms.numbers, atoms.positions, atoms.cell.array, atoms.pbc
+    )
     E, F = model.energy_and_forces(minischnet.collate([atoms], CUTOFF))
     assert_close_rel(E.item(), E_ref, 1e-12)
     assert_close_rel(F.numpy(), F_ref, 1e-12)
-    # The cutoff (4 Å) reaches past the cell (about 3 Å): images must contribute, forces sum to zero.
+    # The cutoff (4 Å) reaches past the cell (about 3 Å): images must contribute, forces sum to
+    # zero.
     assert np.abs(F_ref.sum(axis=0)).max() < 1e-12
     assert np.abs(F_ref).max() > 1e-3
 
@@ -81,9 +86,16 @@ def test_weights_round_trip_exactly(model_kind):
 
 def test_default_init_matches_reference_layout():
     """A model built in torch exports parameters the reference can evaluate."""
-    model = minischnet.SchNet(n_features=8, n_interactions=2, n_rbf=6, cutoff=3.0, max_z=10).double().eval()
+    model = (
+        minischnet.SchNet(n_features=8, n_interactions=2, n_rbf=6, cutoff=3.0, max_z=10)
+        .double()
+        .eval()
+    )
     params = model.to_reference()
-    Z, R = np.array([6, 1, 1, 8]), np.array([[0, 0, 0], [1.1, 0, 0], [0, 1.1, 0], [0, 0, 1.3]], float)
+    Z, R = (
+        np.array([6, 1, 1, 8]),
+        np.array([[0, 0, 0], [1.1, 0, 0], [0, 1.1, 0], [0, 0, 1.3]], float),
+    )
     from minischnet import reference
 
     E, _ = model.energy_and_forces(minischnet.collate([(Z, R)], 3.0))
@@ -121,7 +133,8 @@ def test_cuda_tabulated_and_calculator():
 
 
 def test_batches_are_moved_to_the_model_dtype(rng):
-    """collate gives float64; a float32 model converts the batch itself (forward and atom_energies)."""
+    """collate gives float64; a float32 model converts the batch itself (forward and
+    atom_energies)."""
     torch.manual_seed(0)
     model = minischnet.SchNet(n_features=8, n_interactions=1, n_rbf=6, cutoff=CUTOFF).eval()
     Z, R = random_molecule(5, rng)
@@ -144,7 +157,11 @@ def test_shifted_softplus_is_exact_in_value_and_gradient():
     t = torch.tensor(x, requires_grad=True)
     y = shifted_softplus(t)
     (g,) = torch.autograd.grad(y.sum(), t)
-    np.testing.assert_allclose(y.detach().numpy(), reference.shifted_softplus(x), rtol=1e-15, atol=1e-15)
-    np.testing.assert_allclose(g.numpy(), elementwise_grad(reference.shifted_softplus)(x), rtol=0, atol=1e-14)
+    np.testing.assert_allclose(
+        y.detach().numpy(), reference.shifted_softplus(x), rtol=1e-15, atol=1e-15
+    )
+    np.testing.assert_allclose(
+        g.numpy(), elementwise_grad(reference.shifted_softplus)(x), rtol=0, atol=1e-14
+    )
     plain = torch.nn.functional.softplus(torch.tensor(25.0, dtype=torch.float64)) - np.log(2.0)
     assert abs(plain.item() - reference.shifted_softplus(25.0)) > 1e-11  # what the threshold fixes

@@ -8,13 +8,34 @@ import numpy as np
 import pytest
 from ase.build import molecule
 
+from conftest import small_params, torch_model
 from minischnet import figures
 from minischnet.interpret import embedding_pca, local_potential, probe_surface
-from conftest import small_params, torch_model
 
 
-@pytest.mark.parametrize("z, g", [(1, 1), (3, 1), (6, 14), (9, 17), (11, 1), (14, 14), (22, 4), (29, 11), (31, 13),
-                                  (35, 17), (38, 2), (53, 17), (55, 1), (56, 2), (57, 3), (72, 4), (79, 11), (83, 15)])
+@pytest.mark.parametrize(
+    "z, g",
+    [
+        (1, 1),
+        (3, 1),
+        (6, 14),
+        (9, 17),
+        (11, 1),
+        (14, 14),
+        (22, 4),
+        (29, 11),
+        (31, 13),
+        (35, 17),
+        (38, 2),
+        (53, 17),
+        (55, 1),
+        (56, 2),
+        (57, 3),
+        (72, 4),
+        (79, 11),
+        (83, 15),
+    ],
+)
 def test_periodic_table_groups(z, g):
     assert figures.group(z) == g
 
@@ -41,7 +62,9 @@ def test_figures_hold_their_data(tmp_path):
     assert np.ptp(np.diff(discrete.get_ydata())) > np.ptp(np.diff(continuous.get_ydata()))
 
     coords, explained = embedding_pca(model, ["H", "C", "N", "O", "F"])
-    fig = figures.embedding_figure(coords, ["H", "C", "N", "O", "F"], explained, path=tmp_path / "abb5.png")
+    fig = figures.embedding_figure(
+        coords, ["H", "C", "N", "O", "F"], explained, path=tmp_path / "abb5.png"
+    )
     np.testing.assert_allclose(fig.axes[0].collections[0].get_offsets(), coords)
     assert [t.get_text() for t in fig.axes[0].texts] == ["H", "C", "N", "O", "F"]
 
@@ -54,9 +77,12 @@ def test_py3dmol_view_colors_by_potential():
     html = view._make_html()
     assert "3Dmol-min.js" in html and "cdn.jsdelivr" not in html
     assert html.count("addSphere") == 2
-    # the two values lie beyond the 2nd and 98th percentiles: they take the two ends of the color map
+    # the two values lie beyond the 2nd and 98th percentiles: they take the two ends of the color
+    # map
     cmap = matplotlib.colormaps["coolwarm_r"]
-    assert matplotlib.colors.to_hex(cmap(0.0)) in html and matplotlib.colors.to_hex(cmap(1.0)) in html
+    assert (
+        matplotlib.colors.to_hex(cmap(0.0)) in html and matplotlib.colors.to_hex(cmap(1.0)) in html
+    )
 
 
 def test_3dmol_is_served_offline():
@@ -75,15 +101,23 @@ def test_make_figures_regenerates_from_shipped_files(tmp_path, capsys):
     from minischnet.studies.make_figures import main
 
     main(["--out", str(tmp_path)])
-    for name in ("abb2_filters.png", "abb4_local_potential.png", "abb4_local_potential_minus_H.png",
-                 "abb4_gfn2_insertion.png", "abb4_gfn2_insertion_minus_H.png",
-                 "abb5_embeddings_qm9.png", "abb6_learning_curve.png", "abb6_c20_distances.png"):
+    for name in (
+        "abb2_filters.png",
+        "abb4_local_potential.png",
+        "abb4_local_potential_minus_H.png",
+        "abb4_gfn2_insertion.png",
+        "abb4_gfn2_insertion_minus_H.png",
+        "abb5_embeddings_qm9.png",
+        "abb6_learning_curve.png",
+        "abb6_c20_distances.png",
+    ):
         assert (tmp_path / name).stat().st_size > 10_000, name
 
 
 def test_abb6_right_comes_from_the_longest_finished_study(tmp_path):
     """The 1.25 ns runs draw Abb. 6 (right) only once their joint summary holds both P; a long run
-    with one P finished (its process writes a summary of its own P) leaves the 20 ps study in place."""
+    with one P finished (its process writes a summary of its own P) leaves the 20 ps study in
+    place."""
     import json
 
     from minischnet.results import finished_rpmd_study

@@ -24,11 +24,17 @@ def test_forces_are_negative_gradient(model_kind, implementation, rng):
     Z, R = random_molecule(8, rng)
     if implementation == "reference":
         _, energy_fn, forces_fn = MODELS[model_kind]
-        energy = lambda R_: energy_fn(params, Z, R_)
+
+        def energy(R_):
+            return energy_fn(params, Z, R_)
+
         F = forces_fn(params, Z, R)
     else:
         model = torch_model(model_kind, params)
-        energy = lambda R_: model.energy_and_forces(minischnet.collate([(Z, R_)], CUTOFF))[0].item()
+
+        def energy(R_):
+            return model.energy_and_forces(minischnet.collate([(Z, R_)], CUTOFF))[0].item()
+
         F = model.energy_and_forces(minischnet.collate([(Z, R)], CUTOFF))[1].numpy()
     F_fd = finite_difference_forces(energy, R)
     assert np.abs(F).max() > 1e-2
@@ -41,5 +47,7 @@ def test_periodic_forces_are_negative_gradient(model_kind, rng):
     _, energy_fn, forces_fn = MODELS[model_kind]
     args = (atoms.cell.array, atoms.pbc)
     F = forces_fn(params, atoms.numbers, atoms.positions, *args)
-    F_fd = finite_difference_forces(lambda R_: energy_fn(params, atoms.numbers, R_, *args), atoms.positions)
+    F_fd = finite_difference_forces(
+        lambda R_: energy_fn(params, atoms.numbers, R_, *args), atoms.positions
+    )
     np.testing.assert_allclose(F, F_fd, atol=1e-7 * np.abs(F).max())

@@ -1,4 +1,5 @@
-"""The learning-curve CSV: runners started side by side keep every row; the shipped CSV matches its runs."""
+"""The learning-curve CSV: runners started side by side keep every row; the shipped CSV matches its
+runs."""
 
 import json
 import multiprocessing as mp
@@ -17,7 +18,9 @@ def _write_many(csv_path, model, n):
 def test_concurrent_runners_keep_every_row(tmp_path):
     csv_path = tmp_path / "learning_curve.csv"
     ctx = mp.get_context("fork")
-    workers = [ctx.Process(target=_write_many, args=(csv_path, m, 40)) for m in ("schnet", "dtnn", "other")]
+    workers = [
+        ctx.Process(target=_write_many, args=(csv_path, m, 40)) for m in ("schnet", "dtnn", "other")
+    ]
     for w in workers:
         w.start()
     for w in workers:
@@ -45,12 +48,22 @@ def test_shipped_curve_matches_its_runs():
         assert mae["schnet", T, 25_000] < mae["dtnn", T, 25_000]  # SchNet below DTNN at equal T
         assert mae["schnet", T, 25_000] < mae["schnet", T, 10_000]  # more data, lower error
     assert mae["schnet", 1, 25_000] > mae["schnet", 2, 25_000] > mae["schnet", 3, 25_000]
-    assert mae["schnet", 2, 25_000] < 0.043 and mae["schnet", 3, 25_000] < 0.043  # below chemical accuracy
+    assert (
+        mae["schnet", 2, 25_000] < 0.043 and mae["schnet", 3, 25_000] < 0.043
+    )  # below chemical accuracy
     for model in ("schnet", "dtnn"):  # T = 6 does not pay with little data ...
         for N in (1000, 2000):
             assert mae[model, 6, N] > 0.98 * mae[model, 3, N]
-    assert mae["schnet", 6, 5000] < 0.95 * mae["schnet", 3, 5000]  # ... but does for SchNet at 5,000
+    assert (
+        mae["schnet", 6, 5000] < 0.95 * mae["schnet", 3, 5000]
+    )  # ... but does for SchNet at 5,000
     assert mae["dtnn", 6, 5000] > mae["dtnn", 3, 5000]  # and not for DTNN
-    assert 0.97 * mae["schnet", 3, 10_000] < mae["schnet", 6, 10_000] < mae["schnet", 3, 10_000]  # 1 % at 10,000
-    # all 110,000 molecules: about half the error at 25,000, and within 20 % of the published 0.014 eV
-    assert 0.45 < mae["schnet", 3, 110_000] / mae["schnet", 3, 25_000] < 0.6 and mae["schnet", 3, 110_000] < 1.2 * 0.014
+    assert (
+        0.97 * mae["schnet", 3, 10_000] < mae["schnet", 6, 10_000] < mae["schnet", 3, 10_000]
+    )  # 1 % at 10,000
+    # all 110,000 molecules: about half the error at 25,000, and within 20 % of the published
+    # 0.014 eV
+    assert (
+        0.45 < mae["schnet", 3, 110_000] / mae["schnet", 3, 25_000] < 0.6
+        and mae["schnet", 3, 110_000] < 1.2 * 0.014
+    )

@@ -1,15 +1,16 @@
-"""Loss (6): the reference against its definition and finite differences; torch against the reference."""
+"""Loss (6): the reference against its definition and finite differences; torch against the
+reference."""
 
 import numpy as np
 import pytest
-from ase.calculators.singlepoint import SinglePointCalculator
 from ase import Atoms
+from ase.calculators.singlepoint import SinglePointCalculator
 from autograd import grad
 
 import minischnet
+from conftest import CUTOFF, MODELS, random_molecule, small_params, torch_model
 from minischnet import reference
 from minischnet.train import energy_force_loss
-from conftest import CUTOFF, MODELS, random_molecule, small_params, torch_model
 
 RHO = 0.37
 
@@ -26,12 +27,16 @@ def test_reference_loss_matches_definition(model_kind, rng):
     params = small_params(model_kind)
     structures = labelled_structures(rng)
     _, energy, forces = MODELS[model_kind]
-    expected = np.mean([
-        RHO * (s["energy"] - energy(params, s["Z"], s["R"])) ** 2
-        + np.sum((s["forces"] - forces(params, s["Z"], s["R"])) ** 2) / len(s["Z"])
-        for s in structures
-    ])
-    assert reference.energy_force_loss(params, structures, RHO, model_kind) == pytest.approx(expected, rel=1e-13)
+    expected = np.mean(
+        [
+            RHO * (s["energy"] - energy(params, s["Z"], s["R"])) ** 2
+            + np.sum((s["forces"] - forces(params, s["Z"], s["R"])) ** 2) / len(s["Z"])
+            for s in structures
+        ]
+    )
+    assert reference.energy_force_loss(params, structures, RHO, model_kind) == pytest.approx(
+        expected, rel=1e-13
+    )
 
 
 def test_reference_loss_gradient_by_finite_differences(model_kind, rng):
@@ -45,8 +50,10 @@ def test_reference_loss_gradient_by_finite_differences(model_kind, rng):
         plus[key], minus[key] = params[key].copy(), params[key].copy()
         plus[key][idx] += h
         minus[key][idx] -= h
-        fd = (reference.energy_force_loss(plus, structures, RHO, model_kind)
-              - reference.energy_force_loss(minus, structures, RHO, model_kind)) / (2 * h)
+        fd = (
+            reference.energy_force_loss(plus, structures, RHO, model_kind)
+            - reference.energy_force_loss(minus, structures, RHO, model_kind)
+        ) / (2 * h)
         assert g[key][idx] == pytest.approx(fd, rel=1e-6, abs=1e-9)
 
 
@@ -72,4 +79,6 @@ def test_torch_loss_and_its_gradient_match_reference(model_kind, rng):
         g_torch[key] = p.grad.numpy().T if model._torch_name(key)[1] else p.grad.numpy()
     assert set(g_torch) <= set(g_ref)
     for key, g in g_torch.items():
-        np.testing.assert_allclose(g, g_ref[key], rtol=1e-10, atol=1e-12 * np.abs(g_ref[key]).max(), err_msg=key)
+        np.testing.assert_allclose(
+            g, g_ref[key], rtol=1e-10, atol=1e-12 * np.abs(g_ref[key]).max(), err_msg=key
+        )

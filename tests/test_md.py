@@ -5,11 +5,19 @@ import pytest
 from ase import Atoms, units
 from ase.calculators.calculator import Calculator, all_changes
 
-from minischnet.md import HBAR, RingPolymerMD, distance_histograms, normal_mode_frequencies, normal_mode_matrix, write_run
+from minischnet.md import (
+    HBAR,
+    RingPolymerMD,
+    distance_histograms,
+    normal_mode_frequencies,
+    normal_mode_matrix,
+    write_run,
+)
 
 
 class Harmonic(Calculator):
-    """V = sum_a k |r_a|^2 / 2: independent isotropic oscillators (a real potential with a known answer)."""
+    """V = sum_a k |r_a|^2 / 2: independent isotropic oscillators (a real potential with a known
+    answer)."""
 
     implemented_properties = ["energy", "forces"]
 
@@ -31,10 +39,16 @@ def oscillators(n=64, mass=1.0):
 def test_normal_modes_diagonalise_the_ring(P):
     C = normal_mode_matrix(P)
     np.testing.assert_allclose(C.T @ C, np.eye(P), atol=1e-14)
-    # spring matrix of the ring (2 on the diagonal, -1 to each neighbour) has eigenvalues (ω_k / ω_P)^2
-    A = 2 * np.eye(P) - np.roll(np.eye(P), 1, axis=1) - np.roll(np.eye(P), -1, axis=1) if P > 2 else (
-        np.array([[0.0]]) if P == 1 else 2 * np.array([[1.0, -1.0], [-1.0, 1.0]]))
-    np.testing.assert_allclose(C.T @ A @ C, np.diag(normal_mode_frequencies(P, 1.0) ** 2), atol=1e-12)
+    # spring matrix of the ring (2 on the diagonal, -1 to each neighbour) has eigenvalues
+    # (ω_k / ω_P)^2
+    A = (
+        2 * np.eye(P) - np.roll(np.eye(P), 1, axis=1) - np.roll(np.eye(P), -1, axis=1)
+        if P > 2
+        else (np.array([[0.0]]) if P == 1 else 2 * np.array([[1.0, -1.0], [-1.0, 1.0]]))
+    )
+    np.testing.assert_allclose(
+        C.T @ A @ C, np.diag(normal_mode_frequencies(P, 1.0) ** 2), atol=1e-12
+    )
 
 
 def exact_x2(P, beta, m, omega):
@@ -50,8 +64,15 @@ def test_harmonic_oscillator_position_variance(P):
     omega = 3.0 / (beta * HBAR)  # βħω = 3: strongly quantum
     k = m * omega**2
     period_fs = 2 * np.pi / omega / units.fs
-    md = RingPolymerMD(oscillators(64, m), Harmonic(k), nbeads=P, temperature_K=T,
-                       timestep_fs=period_fs / 40, tau_fs=period_fs, seed=1)
+    md = RingPolymerMD(
+        oscillators(64, m),
+        Harmonic(k),
+        nbeads=P,
+        temperature_K=T,
+        timestep_fs=period_fs / 40,
+        tau_fs=period_fs,
+        seed=1,
+    )
     md.run(400, quiet=True)  # equilibrate
     out = md.run(6000, record_every=5, quiet=True)
     x2 = np.mean(out["positions"] ** 2)  # over frames, beads, atoms, coordinates
@@ -63,19 +84,31 @@ def test_harmonic_oscillator_position_variance(P):
         assert expected == pytest.approx(1 / (beta * m * omega**2))  # classical
     else:
         quantum = HBAR / (2 * m * omega) / np.tanh(beta * HBAR * omega / 2)
-        assert expected == pytest.approx(quantum, rel=0.05)  # P = 8 is within 5 % of P -> infinity here
-        assert x2 > 1.5 / (beta * m * omega**2)  # and far from classical (quantum/classical = 1.66 at βħω = 3)
+        assert expected == pytest.approx(
+            quantum, rel=0.05
+        )  # P = 8 is within 5 % of P -> infinity here
+        assert x2 > 1.5 / (
+            beta * m * omega**2
+        )  # and far from classical (quantum/classical = 1.66 at βħω = 3)
 
 
 def test_kinetic_estimators_agree_with_exact_energy():
     T, m, P = 300.0, 1.0, 8
     beta = 1 / (units.kB * T)
     omega = 3.0 / (beta * HBAR)
-    md = RingPolymerMD(oscillators(32, m), Harmonic(m * omega**2), nbeads=P, temperature_K=T,
-                       timestep_fs=2 * np.pi / omega / units.fs / 40, tau_fs=2 * np.pi / omega / units.fs, seed=2)
+    md = RingPolymerMD(
+        oscillators(32, m),
+        Harmonic(m * omega**2),
+        nbeads=P,
+        temperature_K=T,
+        timestep_fs=2 * np.pi / omega / units.fs / 40,
+        tau_fs=2 * np.pi / omega / units.fs,
+        seed=2,
+    )
     md.run(400, quiet=True)
     out = md.run(6000, record_every=5, quiet=True)
-    # For a harmonic oscillator <K> = <V> = ½ m ω² <x²> per coordinate (virial theorem, P-bead exact)
+    # For a harmonic oscillator <K> = <V> = ½ m ω² <x²> per coordinate (virial theorem, P-bead
+    # exact)
     expected = 0.5 * m * omega**2 * exact_x2(P, beta, m, omega) * 32 * 3
     assert out["kinetic_cv"].mean() == pytest.approx(expected, rel=0.03)
     assert out["potential"].mean() == pytest.approx(expected, rel=0.03)
@@ -94,7 +127,10 @@ def test_nve_conserves_energy_and_pile_conserved_quantity(P, splitting):
     assert drift < 1e-3 * np.abs(out["kinetic_cv"]).mean()
     pile = RingPolymerMD(oscillators(8, m), Harmonic(m * omega**2), tau_fs=50.0, **common)
     out = pile.run(2000, record_every=10, quiet=True)
-    assert np.abs(out["conserved"] - out["conserved"][0]).max() < 1e-3 * np.abs(out["kinetic_cv"]).mean()
+    assert (
+        np.abs(out["conserved"] - out["conserved"][0]).max()
+        < 1e-3 * np.abs(out["kinetic_cv"]).mean()
+    )
     assert abs(pile.thermostat_work) > 10 * np.abs(out["conserved"] - out["conserved"][0]).max()
 
 
@@ -119,15 +155,21 @@ def test_distance_histograms_and_files(tmp_path):
     import ase.io
 
     triangle = np.array([[0.0, 0, 0], [1.5, 0, 0], [0, 2.0, 0]])  # distances 1.5, 2.0, 2.5 Å
-    positions = triangle + np.random.default_rng(0).normal(0, 0.02, (10, 4, 3, 3))  # frames, beads, atoms, xyz
+    positions = triangle + np.random.default_rng(0).normal(
+        0, 0.02, (10, 4, 3, 3)
+    )  # frames, beads, atoms, xyz
     h = distance_histograms(positions, bins=np.linspace(0, 4, 401))
     dr = h["r"][1] - h["r"][0]
-    assert np.sum(h["beads"]) * dr == pytest.approx(1.0) and np.sum(h["centroids"]) * dr == pytest.approx(1.0)
+    assert np.sum(h["beads"]) * dr == pytest.approx(1.0) and np.sum(
+        h["centroids"]
+    ) * dr == pytest.approx(1.0)
     # three peaks near 1.5, 2.0 and 2.5 Å, each holding a third of the weight
     for r0 in (1.5, 2.0, 2.5):
         near = np.abs(h["r"] - r0) < 0.2
         assert np.sum(h["centroids"][near]) * dr == pytest.approx(1 / 3, abs=0.02)
-    out = RingPolymerMD(oscillators(3), Harmonic(0.05), 4, 300.0, 1.0, seed=0).run(20, record_every=2, quiet=True)
+    out = RingPolymerMD(oscillators(3), Harmonic(0.05), 4, 300.0, 1.0, seed=0).run(
+        20, record_every=2, quiet=True
+    )
     write_run(out, oscillators(3), tmp_path / "run")
     frames = ase.io.read(tmp_path / "run.extxyz", ":")
     assert len(frames) == 10
@@ -159,8 +201,16 @@ def test_large_time_step_sampling_of_the_two_splittings(splitting):
     """
     T, m, omega = 300.0, 1.0, 0.1  # ASE units
     dt = 1.0 / omega
-    md = RingPolymerMD(oscillators(64, m), Harmonic(m * omega**2), nbeads=1, temperature_K=T,
-                       timestep_fs=dt / units.fs, tau_fs=dt / units.fs, seed=2, splitting=splitting)
+    md = RingPolymerMD(
+        oscillators(64, m),
+        Harmonic(m * omega**2),
+        nbeads=1,
+        temperature_K=T,
+        timestep_fs=dt / units.fs,
+        tau_fs=dt / units.fs,
+        seed=2,
+        splitting=splitting,
+    )
     md.run(200, quiet=True)
     out = md.run(4000, record_every=2, quiet=True)
     x2 = np.mean(out["positions"] ** 2)

@@ -29,7 +29,11 @@ def test_molecule():
 
 @pytest.mark.parametrize("cutoff", [2.0, 5.0, 9.0])
 def test_bulk_cells(cutoff):
-    for atoms in (bulk("Cu", "fcc", a=3.6), bulk("NaCl", "rocksalt", a=5.6), bulk("Si", "diamond", a=5.43, cubic=True)):
+    for atoms in (
+        bulk("Cu", "fcc", a=3.6),
+        bulk("NaCl", "rocksalt", a=5.6),
+        bulk("Si", "diamond", a=5.43, cubic=True),
+    ):
         check_against_ase(atoms, cutoff)
 
 

@@ -7,10 +7,8 @@ import numpy as np
 import pytest
 
 import minischnet
-from minischnet.data import qm9, qm9_split
-from minischnet.interpret import energy_by_partner
-from minischnet.data import n_formylformamide
-from minischnet.interpret import removed_position
+from minischnet.data import n_formylformamide, qm9, qm9_split
+from minischnet.interpret import energy_by_partner, removed_position
 from minischnet.studies.partition_study import partition_row, reference_shell
 
 ROOT = Path(__file__).parents[1]
@@ -26,8 +24,13 @@ def test_every_row_names_a_committed_model_and_its_training(study):
     for row in study["rows"]:
         model = minischnet.load(ROOT / row["model"])
         assert (row["n_train"], row["test_energy_mae"], row["epochs"]) == (
-            model.info["n_train"], model.info["test_energy_mae"], model.info["epochs"])
-        assert row["gap_O_minus_C"] == pytest.approx(row["h_energy_mean"]["O"] - row["h_energy_mean"]["C"], abs=1e-12)
+            model.info["n_train"],
+            model.info["test_energy_mae"],
+            model.info["epochs"],
+        )
+        assert row["gap_O_minus_C"] == pytest.approx(
+            row["h_energy_mean"]["O"] - row["h_energy_mean"]["C"], abs=1e-12
+        )
 
 
 @pytest.fixture(scope="module")
@@ -39,9 +42,14 @@ def vacancy():
 
 @pytest.fixture(scope="module")
 def reference(study, vacancy):
-    """GFN2-xTB on the study's shells, computed again (about 20 s): the committed summary is its answer."""
-    ref = reference_shell(n_formylformamide(qm9())[0], study["reference"]["shell_distance"],
-                          study["reference"]["points_per_atom"], vacancy=vacancy)
+    """GFN2-xTB on the study's shells, computed again (about 20 s): the committed summary is its
+    answer."""
+    ref = reference_shell(
+        n_formylformamide(qm9())[0],
+        study["reference"]["shell_distance"],
+        study["reference"]["points_per_atom"],
+        vacancy=vacancy,
+    )
     for key in ("min", "median", "max"):
         assert ref[key] == pytest.approx(study["reference"][key], abs=1e-5)
     assert ref["lowest_3_percent_nearest"] == study["reference"]["lowest_3_percent_nearest"]
@@ -68,7 +76,11 @@ SHIPPED = "data/models/qm9_schnet.pt"
 
 
 def row_of(study, which):
-    return next(r for r in study["rows"] if r["model"] == SHIPPED) if which == "shipped" else study["rows"][which]
+    return (
+        next(r for r in study["rows"] if r["model"] == SHIPPED)
+        if which == "shipped"
+        else study["rows"][which]
+    )
 
 
 @pytest.mark.parametrize("which", [0, "shipped", -1])
@@ -78,10 +90,18 @@ def test_a_row_is_reproduced_from_its_model(study, reference, vacancy, which):
     ds = qm9()
     molecules = [ds[int(i)] for i in qm9_split("test")[:n]]
     model = minischnet.load(ROOT / row["model"])
-    again = partition_row(model, molecules, n_formylformamide(ds)[0], distance=row["shell_distance"],
-                          reference=reference["energies"], vacancy=vacancy)
+    again = partition_row(
+        model,
+        molecules,
+        n_formylformamide(ds)[0],
+        distance=row["shell_distance"],
+        reference=reference["energies"],
+        vacancy=vacancy,
+    )
     for partner in ("C", "N", "O"):
-        assert again["h_energy_mean"][partner] == pytest.approx(row["h_energy_mean"][partner], abs=1e-4)
+        assert again["h_energy_mean"][partner] == pytest.approx(
+            row["h_energy_mean"][partner], abs=1e-4
+        )
     assert again["lowest_3_percent_nearest"] == row["lowest_3_percent_nearest"]
     for key in ("masked_vs_reference", "insertion_vs_reference"):
         for kind in ("pearson", "spearman"):
@@ -91,16 +111,20 @@ def test_a_row_is_reproduced_from_its_model(study, reference, vacancy, which):
     assert again["patch_means"] == pytest.approx(row["patch_means"], abs=1e-4)
     assert again["lowest_patch"] == row["lowest_patch"]
     for kind in ("pearson", "spearman"):
-        assert again["patch_means_vs_reference"][kind] == pytest.approx(row["patch_means_vs_reference"][kind], abs=1e-3)
+        assert again["patch_means_vs_reference"][kind] == pytest.approx(
+            row["patch_means_vs_reference"][kind], abs=1e-3
+        )
     # and the means are those of energy_by_partner on the same molecules, by an independent count
     groups = energy_by_partner(model, molecules[:50], "H")
-    assert sum(len(g) for g in groups.values()) == sum(int((m.numbers == 1).sum()) for m in molecules[:50])
+    assert sum(len(g) for g in groups.values()) == sum(
+        int((m.numbers == 1).sum()) for m in molecules[:50]
+    )
 
 
 def test_the_shipped_model_shows_abb4(study):
-    # Abb. 4 with the shipped model (its numbers are recomputed from the model above): the patches of
-    # the shell nearest to the two oxygens are the lowest two, as for GFN2-xTB; the patch order follows
-    # GFN2-xTB's; and without the N-H hydrogen the spot at its vacancy lies low on the shell
+    # Abb. 4 with the shipped model (its numbers are recomputed from the model above): the patches
+    # of the shell nearest to the two oxygens are the lowest two, as for GFN2-xTB; the patch order
+    # follows GFN2-xTB's; and without the N-H hydrogen the spot at its vacancy lies low on the shell
     row = row_of(study, "shipped")
     patches = sorted(row["patch_means"], key=row["patch_means"].get)
     assert set(patches[:2]) == {"O0", "O4"}
@@ -116,4 +140,10 @@ def test_too_few_molecules_is_a_clear_error():
         partition_row(model, [molecule("CH4")], molecule("HCOOH"))
     acid = molecule("HCOOH")
     with pytest.raises(ValueError, match="reference has"):
-        partition_row(model, [molecule("CH3OH"), molecule("CH3CONH2")], acid, points_per_atom=20, reference=np.zeros(3))
+        partition_row(
+            model,
+            [molecule("CH3OH"), molecule("CH3CONH2")],
+            acid,
+            points_per_atom=20,
+            reference=np.zeros(3),
+        )

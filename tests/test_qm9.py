@@ -10,9 +10,13 @@ import pytest
 
 from minischnet.data import atomization_energies, atomref_u0, qm9, qm9_split
 
-qm9_module = importlib.import_module("minischnet.data.qm9")  # the module; minischnet.data.qm9 is the function
+qm9_module = importlib.import_module(
+    "minischnet.data.qm9"
+)  # the module; minischnet.data.qm9 is the function
 
-needs_qm9pack = pytest.mark.skipif(importlib.util.find_spec("qm9pack") is None, reason="needs qm9pack (CI installs it)")
+needs_qm9pack = pytest.mark.skipif(
+    importlib.util.find_spec("qm9pack") is None, reason="needs qm9pack (CI installs it)"
+)
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +74,9 @@ def test_validation_subsets_are_random_not_the_smallest_molecules(ds):
     n_atoms = np.diff(ds.start)
     first = n_atoms[qm9_split("validation", 1000)]
     assert abs(first.mean() - n_atoms.mean()) < 4 * n_atoms.std() / np.sqrt(1000)
-    assert n_atoms[np.sort(qm9_split("validation"))[:1000]].mean() < n_atoms.mean() - 1  # what sorting did
+    assert (
+        n_atoms[np.sort(qm9_split("validation"))[:1000]].mean() < n_atoms.mean() - 1
+    )  # what sorting did
 
 
 @needs_qm9pack

@@ -1,4 +1,5 @@
-"""Invariances of the energy (rotation, translation, permutation, periodic supercells) and continuity."""
+"""Invariances of the energy (rotation, translation, permutation, periodic supercells) and
+continuity."""
 
 import numpy as np
 import pytest
@@ -26,7 +27,9 @@ def test_rotation_translation_permutation(model_kind, rng):
 
     perm = rng.permutation(len(Z))
     assert energy(params, Z[perm], R[perm]) == pytest.approx(E, rel=1e-12)
-    np.testing.assert_allclose(forces(params, Z[perm], R[perm]), F[perm], atol=1e-12 * np.abs(F).max())
+    np.testing.assert_allclose(
+        forces(params, Z[perm], R[perm]), F[perm], atol=1e-12 * np.abs(F).max()
+    )
 
 
 def test_torch_rotation_invariance_float32(model_kind, rng):
@@ -50,10 +53,12 @@ def test_supercell_energy_is_extensive(model_kind, repeat, rng):
     E, F = model.energy_and_forces(minischnet.collate([cell, supercell], CUTOFF))
     assert E[1].item() == pytest.approx(n * E[0].item(), rel=1e-11)
     # Every copy of an atom feels the force of the original.
-    F_cell, F_super = F[: len(cell)].numpy(), F[len(cell):].numpy()
+    F_cell, F_super = F[: len(cell)].numpy(), F[len(cell) :].numpy()
     np.testing.assert_allclose(F_super, np.tile(F_cell, (n, 1)), atol=1e-11 * np.abs(F_cell).max())
     # The reference agrees on the supercell.
-    E_ref = MODELS[model_kind][1](params, supercell.numbers, supercell.positions, supercell.cell.array, True)
+    E_ref = MODELS[model_kind][1](
+        params, supercell.numbers, supercell.positions, supercell.cell.array, True
+    )
     assert E[1].item() == pytest.approx(E_ref, rel=1e-10)
 
 
@@ -65,7 +70,8 @@ def test_continuous_across_cutoff(model_kind, implementation, rng):
     R = R - R.mean(axis=0)
     Z = np.append(Z, 6)
     direction = np.array([1.0, 0.0, 0.0])
-    # The far atom sits on the x axis, just inside/outside the cutoff from the atom with the largest x.
+    # The far atom sits on the x axis, just inside/outside the cutoff from the atom with the
+    # largest x.
     anchor = int(np.argmax(R[:, 0]))
     others_far = np.max(np.linalg.norm(R - R[anchor], axis=1))
     assert others_far < CUTOFF
@@ -75,7 +81,10 @@ def test_continuous_across_cutoff(model_kind, implementation, rng):
 
     if implementation == "reference":
         _, energy_fn, forces_fn = MODELS[model_kind]
-        ef = lambda s: (energy_fn(params, *s), forces_fn(params, *s))
+
+        def ef(s):
+            return energy_fn(params, *s), forces_fn(params, *s)
+
     else:
         model = torch_model(model_kind, params)
 

@@ -2,22 +2,27 @@
 
 import numpy as np
 import torch
+from test_forces import finite_difference_forces
 
 import minischnet
+from conftest import CUTOFF, random_crystal, random_molecule, small_params, torch_model
 from minischnet.data import c20_cage
 from minischnet.nn.tabulate import hermite_interpolate, hermite_table
-from conftest import CUTOFF, random_crystal, random_molecule, small_params, torch_model
-from test_forces import finite_difference_forces
 
 
 def test_exact_at_knots_and_fourth_order():
     """A closed-form filter: the interpolant hits the knots exactly and its error falls as h^4."""
-    fn = lambda d: torch.stack([torch.sin(3 * d), torch.exp(-d**2)], dim=1)
+
+    def fn(d):
+        return torch.stack([torch.sin(3 * d), torch.exp(-(d**2))], dim=1)
+
     errors = []
     for h in (0.1, 0.05):
         table = hermite_table(fn, 4.0, h)
         knots = torch.linspace(0, 4.0, len(table) // 2, dtype=torch.float64)
-        torch.testing.assert_close(hermite_interpolate(knots[:-1], table, 4.0), fn(knots[:-1]), rtol=0, atol=1e-15)
+        torch.testing.assert_close(
+            hermite_interpolate(knots[:-1], table, 4.0), fn(knots[:-1]), rtol=0, atol=1e-15
+        )
         d = torch.rand(2000, dtype=torch.float64, generator=torch.Generator().manual_seed(0)) * 3.99
         errors.append((hermite_interpolate(d, table, 4.0) - fn(d)).abs().max().item())
     assert 12 < errors[0] / errors[1] < 20  # 2^4 = 16
@@ -44,9 +49,14 @@ def test_tabulated_forces_are_its_gradient(rng):
     model = torch_model("schnet", small_params("schnet"))
     model.tabulate_filters(spacing=0.05)
     Z, R = random_molecule(6, rng)
-    energy = lambda R_: model.energy_and_forces(minischnet.collate([(Z, R_)], CUTOFF))[0].item()
+
+    def energy(R_):
+        return model.energy_and_forces(minischnet.collate([(Z, R_)], CUTOFF))[0].item()
+
     F = model.energy_and_forces(minischnet.collate([(Z, R)], CUTOFF))[1].numpy()
-    np.testing.assert_allclose(F, finite_difference_forces(energy, R, h=1e-6), atol=1e-7 * np.abs(F).max())
+    np.testing.assert_allclose(
+        F, finite_difference_forces(energy, R, h=1e-6), atol=1e-7 * np.abs(F).max()
+    )
 
 
 def test_training_drops_the_tables():

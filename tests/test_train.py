@@ -8,9 +8,9 @@ import torch
 from ase.build import molecule
 
 import minischnet
+from conftest import small_params, torch_model
 from minischnet.data import AtomsDataset
 from minischnet.train import TrainConfig, Trainer, evaluate, fit_output_scale
-from conftest import small_params, torch_model
 
 
 def teacher_dataset(n=12, seed=0):
@@ -29,13 +29,17 @@ def teacher_dataset(n=12, seed=0):
 
 def student(seed=0):
     torch.manual_seed(seed)
-    return minischnet.SchNet(n_features=16, n_interactions=2, n_rbf=12, cutoff=4.0, max_z=20).double()
+    return minischnet.SchNet(
+        n_features=16, n_interactions=2, n_rbf=12, cutoff=4.0, max_z=20
+    ).double()
 
 
 def test_tiny_model_overfits_tiny_data(tmp_path):
     ds = teacher_dataset(8)
     model = student()
-    config = TrainConfig(rho=1.0, lr=5e-3, batch_size=8, max_epochs=400, lr_patience=1000, early_stopping=1000)
+    config = TrainConfig(
+        rho=1.0, lr=5e-3, batch_size=8, max_epochs=400, lr_patience=1000, early_stopping=1000
+    )
     # train on all 8, validate on a copy of one of them (validation must be a separate index set)
     ds2 = AtomsDataset.from_atoms([ds[k] for k in range(8)] + [ds[0]])
     trainer = Trainer(model, ds2, np.arange(8), [8], config)
@@ -53,8 +57,17 @@ def test_resume_is_exact(tmp_path):
     Trainer(straight, ds, np.arange(9), np.arange(9, 12), config, tmp_path / "a").fit()
 
     interrupted = student()
-    Trainer(interrupted, ds, np.arange(9), np.arange(9, 12), TrainConfig(**{**config.__dict__, "max_epochs": 2}), tmp_path / "b").fit()
-    resumed = student(seed=123)  # different initial weights: everything must come from the checkpoint
+    Trainer(
+        interrupted,
+        ds,
+        np.arange(9),
+        np.arange(9, 12),
+        TrainConfig(**{**config.__dict__, "max_epochs": 2}),
+        tmp_path / "b",
+    ).fit()
+    resumed = student(
+        seed=123
+    )  # different initial weights: everything must come from the checkpoint
     trainer = Trainer(resumed, ds, np.arange(9), np.arange(9, 12), config, tmp_path / "b")
     assert trainer.epoch == 2
     trainer.fit()
@@ -64,7 +77,8 @@ def test_resume_is_exact(tmp_path):
 
 
 def test_resume_with_a_new_learning_rate(tmp_path):
-    """A different lr on resume applies from that epoch on: the same weights as changing it in place."""
+    """A different lr on resume applies from that epoch on: the same weights as changing it in
+    place."""
     ds = teacher_dataset(12)
     config = TrainConfig(rho=0.5, lr=1e-3, batch_size=5, max_epochs=2)
     in_place = student()
@@ -84,36 +98,61 @@ def test_resume_with_a_new_learning_rate(tmp_path):
     for (name, a), b in zip(in_place.state_dict().items(), resumed.state_dict().values()):
         torch.testing.assert_close(a, b, rtol=0, atol=0, msg=name)
     # the checkpoint remembers the new rate: resuming again with it changes nothing more
-    trainer = Trainer(student(), ds, np.arange(9), np.arange(9, 12), TrainConfig(**{**later.__dict__, "max_epochs": 5}), tmp_path)
+    trainer = Trainer(
+        student(),
+        ds,
+        np.arange(9),
+        np.arange(9, 12),
+        TrainConfig(**{**later.__dict__, "max_epochs": 5}),
+        tmp_path,
+    )
     assert trainer.optimizer.param_groups[0]["lr"] == 2e-4
     assert trainer.fit().lr[-1] == 2e-4
 
 
 def test_resume_with_another_validation_score_rescores_best(tmp_path):
-    """Scores measured on one validation set (or with one rho) mean nothing on another: on resume the
-    best score becomes best.pt's score on the new set (recomputed independently here) and both
+    """Scores measured on one validation set (or with one rho) mean nothing on another: on resume
+    the best score becomes best.pt's score on the new set (recomputed independently here) and both
     patience counters restart. The same set and rho again leave everything as it was."""
     ds = teacher_dataset(16)
-    config = TrainConfig(rho=0.5, lr=1e-3, batch_size=5, max_epochs=3, lr_patience=1, early_stopping=2)
+    config = TrainConfig(
+        rho=0.5, lr=1e-3, batch_size=5, max_epochs=3, lr_patience=1, early_stopping=2
+    )
     Trainer(student(), ds, np.arange(10), np.arange(10, 13), config, tmp_path).fit()
     saved = torch.load(tmp_path / "checkpoint.pt", weights_only=False)
     same = Trainer(student(), ds, np.arange(10), np.arange(10, 13), config, tmp_path)
-    assert same.best_mae == saved["best_mae"] and same.epochs_since_best == saved["epochs_since_best"]
+    assert (
+        same.best_mae == saved["best_mae"] and same.epochs_since_best == saved["epochs_since_best"]
+    )
     # a checkpoint that did not record its validation set: rescored, found equal, kept as it was
     saved.pop("val_fingerprint")
     saved["epochs_since_best"] = 1  # a count that a restart would visibly lose
     torch.save(saved, tmp_path / "checkpoint.pt")
     unrecorded = Trainer(student(), ds, np.arange(10), np.arange(10, 13), config, tmp_path)
-    assert unrecorded.best_mae == saved["best_mae"] and unrecorded.epochs_since_best == saved["epochs_since_best"]
+    assert (
+        unrecorded.best_mae == saved["best_mae"]
+        and unrecorded.epochs_since_best == saved["epochs_since_best"]
+    )
 
     best = minischnet.load(tmp_path / "best.pt")
     other = Trainer(student(), ds, np.arange(10), np.arange(13, 16), config, tmp_path)
-    assert other.best_mae == pytest.approx(evaluate(best, ds, np.arange(13, 16), rho=0.5)["loss"], rel=1e-12)
+    assert other.best_mae == pytest.approx(
+        evaluate(best, ds, np.arange(13, 16), rho=0.5)["loss"], rel=1e-12
+    )
     assert other.best_mae != pytest.approx(saved["best_mae"], rel=1e-3)  # the sets really differ
     assert other.epochs_since_best == 0 and other.scheduler.num_bad_epochs == 0
     assert other.scheduler.best == other.best_mae
-    reweighted = Trainer(student(), ds, np.arange(10), np.arange(10, 13), TrainConfig(**{**config.__dict__, "rho": 0.05}), tmp_path)
-    assert reweighted.best_mae == pytest.approx(evaluate(best, ds, np.arange(10, 13), rho=0.05)["loss"], rel=1e-12)
+    reweighted = Trainer(
+        student(),
+        ds,
+        np.arange(10),
+        np.arange(10, 13),
+        TrainConfig(**{**config.__dict__, "rho": 0.05}),
+        tmp_path,
+    )
+    assert reweighted.best_mae == pytest.approx(
+        evaluate(best, ds, np.arange(10, 13), rho=0.05)["loss"], rel=1e-12
+    )
 
 
 def test_output_scale_uses_training_split_only():
@@ -171,7 +210,9 @@ def test_output_scale_with_given_or_no_atom_references(tmp_path):
 def test_energy_only_training_and_label_checks():
     ds = teacher_dataset(6)
     model = student()
-    trainer = Trainer(model, ds, np.arange(4), [4, 5], TrainConfig(rho=math.inf, max_epochs=2, batch_size=2))
+    trainer = Trainer(
+        model, ds, np.arange(4), [4, 5], TrainConfig(rho=math.inf, max_epochs=2, batch_size=2)
+    )
     history = trainer.fit()
     assert len(history.epoch) == 2 and math.isnan(history.val_force_mae[0])
     no_forces = AtomsDataset(ds.Z, ds.R, ds.start, energy=ds.energy)
@@ -188,7 +229,9 @@ def test_model_files(tmp_path):
     back = minischnet.load(path)
     assert back.info["test_mae"] == 0.5 and back.dtype == torch.float64
     batch = minischnet.collate([molecule("CH3OH")], 4.0)
-    torch.testing.assert_close(back.energy_and_forces(batch)[0], model.energy_and_forces(batch)[0], rtol=0, atol=0)
+    torch.testing.assert_close(
+        back.energy_and_forces(batch)[0], model.energy_and_forces(batch)[0], rtol=0, atol=0
+    )
 
     damaged = tmp_path / "damaged.pt"
     damaged.write_bytes(path.read_bytes()[:2000])
@@ -222,37 +265,57 @@ def test_validation_loss_is_loss_6():
     # per-atom energy MAE: mean over structures of |E - Ê| / n_atoms
     with torch.no_grad():
         E = model(ds.batch(np.arange(7), model.cutoff)).numpy()
-    assert out["energy_mae_per_atom"] == pytest.approx(np.mean(np.abs(E - ds.energy) / np.diff(ds.start)), rel=1e-10)
+    assert out["energy_mae_per_atom"] == pytest.approx(
+        np.mean(np.abs(E - ds.energy) / np.diff(ds.start)), rel=1e-10
+    )
 
 
 def test_moving_average_of_the_weights(tmp_path):
-    """One step: ema = d w0 + (1 - d) w1. Validation and best.pt use the average; resume is exact."""
+    """One step: ema = d w0 + (1 - d) w1. Validation and best.pt use the average; resume is
+    exact."""
     ds = teacher_dataset(12)
     decay = 0.9
     model = student()
-    trainer = Trainer(model, ds, np.arange(9), np.arange(9, 12),
-                      TrainConfig(rho=0.5, lr=1e-2, batch_size=9, max_epochs=1, ema_decay=decay))
+    trainer = Trainer(
+        model,
+        ds,
+        np.arange(9),
+        np.arange(9, 12),
+        TrainConfig(rho=0.5, lr=1e-2, batch_size=9, max_epochs=1, ema_decay=decay),
+    )
     w0 = [p.detach().clone() for p in model.parameters()]
     trainer.train_epoch()  # one batch: one step
     for e, a, b in zip(trainer.ema, w0, model.parameters()):
         torch.testing.assert_close(e, decay * a + (1 - decay) * b.detach(), rtol=1e-12, atol=1e-14)
-    assert any(not torch.equal(a, b) for a, b in zip(w0, model.parameters()))  # the step moved the weights
+    assert any(
+        not torch.equal(a, b) for a, b in zip(w0, model.parameters())
+    )  # the step moved the weights
 
     config = TrainConfig(rho=0.5, lr=1e-2, batch_size=5, max_epochs=3, ema_decay=decay)
     fitted = student()
     history = Trainer(fitted, ds, np.arange(9), np.arange(9, 12), config, tmp_path / "a").fit()
     best = minischnet.load(tmp_path / "a" / "best.pt")
     k = int(np.argmin(history.val_loss))
-    assert evaluate(best, ds, np.arange(9, 12), rho=0.5)["loss"] == pytest.approx(history.val_loss[k], rel=1e-10)
+    assert evaluate(best, ds, np.arange(9, 12), rho=0.5)["loss"] == pytest.approx(
+        history.val_loss[k], rel=1e-10
+    )
     # the model itself keeps its own (not averaged) weights for the next step
     assert any(not torch.equal(a, b) for a, b in zip(best.parameters(), fitted.parameters()))
     interrupted = student()
-    Trainer(interrupted, ds, np.arange(9), np.arange(9, 12), TrainConfig(**{**config.__dict__, "max_epochs": 1}),
-            tmp_path / "b").fit()
+    Trainer(
+        interrupted,
+        ds,
+        np.arange(9),
+        np.arange(9, 12),
+        TrainConfig(**{**config.__dict__, "max_epochs": 1}),
+        tmp_path / "b",
+    ).fit()
     resumed = Trainer(student(seed=5), ds, np.arange(9), np.arange(9, 12), config, tmp_path / "b")
     resumed.fit()
     for a, b in zip(fitted.parameters(), resumed.model.parameters()):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
-    straight = Trainer(fitted, ds, np.arange(9), np.arange(9, 12), config, tmp_path / "a")  # its saved average
+    straight = Trainer(
+        fitted, ds, np.arange(9), np.arange(9, 12), config, tmp_path / "a"
+    )  # its saved average
     for a, b in zip(straight.ema, resumed.ema):
         torch.testing.assert_close(a, b, rtol=0, atol=0)

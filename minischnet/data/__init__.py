@@ -8,6 +8,19 @@ from .paths import data_dir
 from .qm9 import atomization_energies, atomref_u0, n_formylformamide, qm9, qm9_split
 
 __all__ = [
-    "AtomsDataset", "Batch", "atomization_energies", "atomref_u0", "c20", "c20_cage", "c20_minimum", "c20_sampling",
-    "collate", "data_dir", "materials", "n_formylformamide", "qm9", "qm9_split", "structure_pairs",
+    "AtomsDataset",
+    "Batch",
+    "atomization_energies",
+    "atomref_u0",
+    "c20",
+    "c20_cage",
+    "c20_minimum",
+    "c20_sampling",
+    "collate",
+    "data_dir",
+    "materials",
+    "n_formylformamide",
+    "qm9",
+    "qm9_split",
+    "structure_pairs",
 ]

@@ -3,7 +3,8 @@
     Z          (n_atoms,)      element numbers
     R          (n_atoms, 3)    positions, Å
     structure  (n_atoms,)      which structure each atom belongs to
-    idx_i/j    (n_pairs,)      one direction of every pair within the cutoff (see neighbors.half_pairs)
+    idx_i/j    (n_pairs,)      one direction of every pair within the cutoff
+                               (see neighbors.half_pairs)
     offsets    (n_pairs, 3)    shift @ cell, so that r_ij = R[j] - R[i] + offset
     energy     (n_structures,) reference energies, eV (when known)
     forces     (n_atoms, 3)    reference forces, eV/Å (when known)
@@ -41,7 +42,8 @@ class Batch:
         return len(self.n_atoms)
 
     def to(self, device=None, dtype=None) -> "Batch":
-        """Move to a device; floating-point tensors also to ``dtype``. Returns self if nothing changes."""
+        """Move to a device; floating-point tensors also to ``dtype``. Returns self if nothing
+        changes."""
         changes = {}
         for f in fields(self):
             v = getattr(self, f.name)
@@ -61,7 +63,8 @@ def structure_pairs(Z, R, cutoff, cell=None, pbc=None):
 
 
 def _reference_values(atoms):
-    """Energy and forces attached to an ase.Atoms (by a SinglePointCalculator or a finished calculation)."""
+    """Energy and forces attached to an ase.Atoms (by a SinglePointCalculator or a finished
+    calculation)."""
     results = atoms.calc.results if atoms.calc is not None else {}
     energy = results.get("energy")
     forces = results.get("forces")
@@ -88,14 +91,21 @@ def collate(structures, cutoff) -> Batch:
             cell, pbc = periodic if periodic else (None, None)
             e = f = None
         Z, R, i, j, o = structure_pairs(Z, R, cutoff, cell, pbc)
-        Zs.append(Z); Rs.append(R); offs.append(o)
-        ii.append(i + start); jj.append(j + start)
-        energies.append(e); forces.append(f)
+        Zs.append(Z)
+        Rs.append(R)
+        offs.append(o)
+        ii.append(i + start)
+        jj.append(j + start)
+        energies.append(e)
+        forces.append(f)
         start += len(Z)
     if not Zs:
         raise ValueError("collate needs at least one structure")
     n_atoms = np.array([len(z) for z in Zs])
-    as_long = lambda a: torch.as_tensor(np.concatenate(a), dtype=torch.long)
+
+    def as_long(a):
+        return torch.as_tensor(np.concatenate(a), dtype=torch.long)
+
     return Batch(
         Z=as_long(Zs),
         R=torch.as_tensor(np.concatenate(Rs)),
@@ -105,6 +115,8 @@ def collate(structures, cutoff) -> Batch:
         offsets=torch.as_tensor(np.concatenate(offs)),
         n_atoms=torch.as_tensor(n_atoms),
         cutoff=float(cutoff),
-        energy=None if any(e is None for e in energies) else torch.tensor(energies, dtype=torch.float64),
+        energy=None
+        if any(e is None for e in energies)
+        else torch.tensor(energies, dtype=torch.float64),
         forces=None if any(f is None for f in forces) else torch.as_tensor(np.concatenate(forces)),
     )

@@ -22,7 +22,11 @@ def c20_cage(bond_length: float = 1.45) -> Atoms:
     phi = (1 + 5**0.5) / 2
     vertices = [np.array(v, float) for v in itertools.product((-1, 1), repeat=3)]
     for a, b in itertools.product((-1, 1), repeat=2):
-        vertices += [np.array([0, a / phi, b * phi]), np.array([a / phi, b * phi, 0]), np.array([a * phi, 0, b / phi])]
+        vertices += [
+            np.array([0, a / phi, b * phi]),
+            np.array([a / phi, b * phi, 0]),
+            np.array([a * phi, 0, b / phi]),
+        ]
     positions = np.array(vertices) * bond_length / (2 / phi)
     return Atoms("C20", positions=positions)
 
@@ -40,25 +44,38 @@ def c20(split: str = "train"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     path = data_dir() / "c20" / "c20.npz"
     if not path.exists():
-        raise FileNotFoundError(f"{path} is missing; make it with: python -m minischnet.data.make_c20 --out {path.parent}")
+        raise FileNotFoundError(
+            f"{path} is missing; make it with: "
+            f"python -m minischnet.data.make_c20 --out {path.parent}"
+        )
     try:
         with np.load(path) as d:
             R, E, F = d[f"{split}_R"], d[f"{split}_E"], d[f"{split}_F"]
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
-        raise ValueError(f"{path} is damaged ({type(e).__name__}: {e}); restore it from git or regenerate it with "
-                         f"python -m minischnet.data.make_c20 --out {path.parent}") from None
+        raise ValueError(
+            f"{path} is damaged ({type(e).__name__}: {e}); "
+            f"restore it from git or regenerate it with "
+            f"python -m minischnet.data.make_c20 --out {path.parent}"
+        ) from None
     n = len(E)
     if R.shape != (n, 20, 3) or F.shape != (n, 20, 3):
-        raise ValueError(f"{path} is damaged: {split} positions {R.shape}, forces {F.shape} for {n} energies")
+        raise ValueError(
+            f"{path} is damaged: {split} positions {R.shape}, forces {F.shape} for {n} energies"
+        )
     return AtomsDataset(
-        Z=np.full(20 * n, 6), R=R.reshape(-1, 3), start=np.arange(0, 20 * n + 1, 20),
-        energy=E, forces=F.reshape(-1, 3), name=f"C20 GFN2-xTB ({split})",
+        Z=np.full(20 * n, 6),
+        R=R.reshape(-1, 3),
+        start=np.arange(0, 20 * n + 1, 20),
+        energy=E,
+        forces=F.reshape(-1, 3),
+        name=f"C20 GFN2-xTB ({split})",
     )
 
 
 def c20_sampling(split: str = "train") -> np.ndarray:
-    """How each structure of ``data.c20(split)`` was drawn: "normal modes", "MD 600 K", "MD 900 K" or
-    "MD 1200 K", one string per structure, in the data set's order (from data/c20/c20.json).
+    """How each structure of ``data.c20(split)`` was drawn: "normal modes", "MD 600 K",
+    "MD 900 K" or "MD 1200 K", one string per structure, in the data set's order (from
+    data/c20/c20.json).
 
     The training set is 90 % normal-mode samples and 10 % MD frames, the test set half and half,
     so errors broken down by this label say where a model is weak (tutorial 6).
@@ -69,11 +86,17 @@ def c20_sampling(split: str = "train") -> np.ndarray:
     labels = []
     for chunk in meta["chunks"]:
         if chunk["split"] == split:
-            label = "normal modes" if chunk["kind"] == "normal_modes" else f"MD {chunk['temperature_K']:.0f} K"
+            label = (
+                "normal modes"
+                if chunk["kind"] == "normal_modes"
+                else f"MD {chunk['temperature_K']:.0f} K"
+            )
             labels += [label] * chunk["n"]
     if len(labels) != meta[f"n_{split}"]:
-        raise ValueError(f"data/c20/c20.json is inconsistent: its {split} chunks hold {len(labels)} structures, "
-                         f"not {meta[f'n_{split}']}")
+        raise ValueError(
+            f"data/c20/c20.json is inconsistent: its {split} chunks hold {len(labels)} structures, "
+            f"not {meta[f'n_{split}']}"
+        )
     return np.array(labels)
 
 

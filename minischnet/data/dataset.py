@@ -19,7 +19,6 @@ import torch
 from ase import Atoms
 from ase.calculators.singlepoint import SinglePointCalculator
 
-
 from .._progress import progress
 from .batch import Batch, structure_pairs
 
@@ -28,17 +27,23 @@ def _ranges(starts, counts):
     """np.concatenate([np.arange(s, s + c) for s, c in zip(starts, counts)]), without the loop."""
     counts = np.asarray(counts, dtype=np.int64)
     total = int(counts.sum())
-    return np.repeat(np.asarray(starts, dtype=np.int64) - (np.cumsum(counts) - counts), counts) + np.arange(total)
+    return np.repeat(
+        np.asarray(starts, dtype=np.int64) - (np.cumsum(counts) - counts), counts
+    ) + np.arange(total)
 
 
 class AtomsDataset:
-    def __init__(self, Z, R, start, energy=None, forces=None, cell=None, pbc=None, info=None, name="dataset"):
+    def __init__(
+        self, Z, R, start, energy=None, forces=None, cell=None, pbc=None, info=None, name="dataset"
+    ):
         self.Z = np.asarray(Z, dtype=np.int64)
         self.R = np.asarray(R, dtype=np.float64)
         self.start = np.asarray(start, dtype=np.int64)
         n = len(self.start) - 1
         if self.start[0] != 0 or self.start[-1] != len(self.Z) or np.any(np.diff(self.start) <= 0):
-            raise ValueError("start must rise from 0 to the number of atoms, every structure non-empty")
+            raise ValueError(
+                "start must rise from 0 to the number of atoms, every structure non-empty"
+            )
         if self.R.shape != (len(self.Z), 3):
             raise ValueError(f"R has shape {self.R.shape}, expected ({len(self.Z)}, 3)")
         self.energy = None if energy is None else np.asarray(energy, dtype=np.float64)
@@ -46,7 +51,9 @@ class AtomsDataset:
             raise ValueError(f"energy has shape {self.energy.shape}, expected ({n},)")
         self.forces = None if forces is None else np.asarray(forces, dtype=np.float64)
         if self.forces is not None and self.forces.shape != self.R.shape:
-            raise ValueError(f"forces have shape {self.forces.shape}, expected {self.R.shape} (one row per atom)")
+            raise ValueError(
+                f"forces have shape {self.forces.shape}, expected {self.R.shape} (one row per atom)"
+            )
         self.cell = np.zeros((n, 3, 3)) if cell is None else np.asarray(cell, dtype=np.float64)
         self.pbc = np.zeros((n, 3), dtype=bool) if pbc is None else np.asarray(pbc, dtype=bool)
         self.info = {k: np.asarray(v) for k, v in (info or {}).items()}
@@ -58,7 +65,11 @@ class AtomsDataset:
         return len(self.start) - 1
 
     def __repr__(self) -> str:
-        has = "energies" + (" and forces" if self.forces is not None else "") if self.energy is not None else "no labels"
+        has = (
+            "energies" + (" and forces" if self.forces is not None else "")
+            if self.energy is not None
+            else "no labels"
+        )
         return f"<{self.name}: {len(self)} structures, {len(self.Z)} atoms, {has}>"
 
     def atoms_slice(self, k: int) -> slice:
@@ -73,7 +84,9 @@ class AtomsDataset:
         k %= len(self)
         s = self.atoms_slice(k)
         atoms = Atoms(numbers=self.Z[s], positions=self.R[s], cell=self.cell[k], pbc=self.pbc[k])
-        atoms.info.update({key: v[k].item() if v[k].ndim == 0 else v[k] for key, v in self.info.items()})
+        atoms.info.update(
+            {key: v[k].item() if v[k].ndim == 0 else v[k] for key, v in self.info.items()}
+        )
         if self.energy is not None:
             forces = None if self.forces is None else self.forces[s].copy()
             atoms.calc = SinglePointCalculator(atoms, energy=float(self.energy[k]), forces=forces)
@@ -84,10 +97,15 @@ class AtomsDataset:
         counts = self.start[indices + 1] - self.start[indices]
         rows = _ranges(self.start[indices], counts)
         return AtomsDataset(
-            self.Z[rows], self.R[rows], np.concatenate([[0], np.cumsum(counts)]),
+            self.Z[rows],
+            self.R[rows],
+            np.concatenate([[0], np.cumsum(counts)]),
             None if self.energy is None else self.energy[indices],
             None if self.forces is None else self.forces[rows],
-            self.cell[indices], self.pbc[indices], {k: v[indices] for k, v in self.info.items()}, self.name,
+            self.cell[indices],
+            self.pbc[indices],
+            {k: v[indices] for k, v in self.info.items()},
+            self.name,
         )
 
     # -- batching ------------------------------------------------------------------------------
@@ -100,9 +118,15 @@ class AtomsDataset:
         if cutoff not in self._pairs:
             periodic = bool(self.pbc.any())
             ii, jj, offs, counts = [], [], [], []
-            for k in progress(range(len(self)), quiet=len(self) < 5000, desc=f"pair lists ({self.name}, {cutoff} Å)"):
+            for k in progress(
+                range(len(self)),
+                quiet=len(self) < 5000,
+                desc=f"pair lists ({self.name}, {cutoff} Å)",
+            ):
                 s = self.atoms_slice(k)
-                _, _, i, j, o = structure_pairs(self.Z[s], self.R[s], cutoff, self.cell[k], self.pbc[k])
+                _, _, i, j, o = structure_pairs(
+                    self.Z[s], self.R[s], cutoff, self.cell[k], self.pbc[k]
+                )
                 ii.append(i.astype(np.int32))
                 jj.append(j.astype(np.int32))
                 counts.append(len(i))
@@ -110,7 +134,9 @@ class AtomsDataset:
                     offs.append(o)
             self._pairs[cutoff] = dict(
                 start=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
-                i=np.concatenate(ii), j=np.concatenate(jj), offsets=np.concatenate(offs) if periodic else None,
+                i=np.concatenate(ii),
+                j=np.concatenate(jj),
+                offsets=np.concatenate(offs) if periodic else None,
             )
         return self._pairs[cutoff]
 
@@ -122,8 +148,14 @@ class AtomsDataset:
         rows = _ranges(self.start[indices], counts)
         n_pairs = pairs["start"][indices + 1] - pairs["start"][indices]
         pair_rows = _ranges(pairs["start"][indices], n_pairs)
-        first_atom = np.repeat(np.cumsum(counts) - counts, n_pairs)  # where each structure starts in the batch
-        offsets = pairs["offsets"][pair_rows] if pairs["offsets"] is not None else np.zeros((len(pair_rows), 3))
+        first_atom = np.repeat(
+            np.cumsum(counts) - counts, n_pairs
+        )  # where each structure starts in the batch
+        offsets = (
+            pairs["offsets"][pair_rows]
+            if pairs["offsets"] is not None
+            else np.zeros((len(pair_rows), 3))
+        )
         return Batch(
             Z=torch.as_tensor(self.Z[rows]),
             R=torch.as_tensor(self.R[rows]),
@@ -140,7 +172,8 @@ class AtomsDataset:
     # -- files ---------------------------------------------------------------------------------
     @classmethod
     def from_atoms(cls, structures, require_energy=False, name="dataset") -> "AtomsDataset":
-        """From ase.Atoms with energies/forces attached (calculator results), as ASE files give them."""
+        """From ase.Atoms with energies/forces attached (calculator results), as ASE files give
+        them."""
         structures = list(structures)
         if not structures:
             raise ValueError("no structures")
@@ -150,16 +183,24 @@ class AtomsDataset:
             energies.append(results.get("energy", results.get("free_energy")))
             f = results.get("forces")
             if f is not None and np.shape(f) != (len(a), 3):
-                raise ValueError(f"structure {k}: forces have shape {np.shape(f)}, expected ({len(a)}, 3)")
+                raise ValueError(
+                    f"structure {k}: forces have shape {np.shape(f)}, expected ({len(a)}, 3)"
+                )
             forces.append(f)
         have_e = [e is not None for e in energies]
         if require_energy and not all(have_e):
-            raise ValueError(f"structure {have_e.index(False)} has no energy, and training needs energies")
+            raise ValueError(
+                f"structure {have_e.index(False)} has no energy, and training needs energies"
+            )
         if any(have_e) and not all(have_e):
-            raise ValueError(f"structure {have_e.index(False)} has no energy while others have: mixed labels")
+            raise ValueError(
+                f"structure {have_e.index(False)} has no energy while others have: mixed labels"
+            )
         have_f = [f is not None for f in forces]
         if any(have_f) and not all(have_f):
-            raise ValueError(f"structure {have_f.index(False)} has no forces while others have: mixed labels")
+            raise ValueError(
+                f"structure {have_f.index(False)} has no forces while others have: mixed labels"
+            )
         counts = [len(a) for a in structures]
         return cls(
             Z=np.concatenate([a.numbers for a in structures]),

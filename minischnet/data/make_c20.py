@@ -111,7 +111,14 @@ def md_samples(positions, n, temperature, seed):
     atoms.calc = calculator()
     rng = np.random.default_rng(seed)
     thermalize_momenta(atoms, temperature_K=temperature, rng=rng)
-    dyn = Langevin(atoms, 1.0 * units.fs, temperature_K=temperature, friction=0.01 / units.fs, fixcm=False, rng=rng)
+    dyn = Langevin(
+        atoms,
+        1.0 * units.fs,
+        temperature_K=temperature,
+        friction=0.01 / units.fs,
+        fixcm=False,
+        rng=rng,
+    )
     dyn.run(500)  # equilibrate
     out = []
     for _ in range(n):
@@ -135,23 +142,48 @@ def plan(n_train, n_test):
     """The chunks: (name, kind, count, seed, temperature)."""
     chunks = []
     n_md_train = n_train // 10
-    for split, n_nm, n_md, base in (("train", n_train - n_md_train, n_md_train, 1000), ("test", n_test // 2, n_test - n_test // 2, 2000)):
+    for split, n_nm, n_md, base in (
+        ("train", n_train - n_md_train, n_md_train, 1000),
+        ("test", n_test // 2, n_test - n_test // 2, 2000),
+    ):
         for c in range(0, n_nm, CHUNK):
-            chunks.append((f"{split}_nm_{c // CHUNK:03d}", split, "normal_modes", min(CHUNK, n_nm - c), base + c // CHUNK, None))
+            chunks.append(
+                (
+                    f"{split}_nm_{c // CHUNK:03d}",
+                    split,
+                    "normal_modes",
+                    min(CHUNK, n_nm - c),
+                    base + c // CHUNK,
+                    None,
+                )
+            )
         per_t = -(-n_md // len(MD_TEMPERATURES))
         for t, T in enumerate(MD_TEMPERATURES):
             n_t = min(per_t, n_md - t * per_t)
             for c in range(0, n_t, CHUNK):
-                chunks.append((f"{split}_md{int(T)}_{c // CHUNK:03d}", split, "md", min(CHUNK, n_t - c), base + 500 + 10 * t + c // CHUNK, T))
+                chunks.append(
+                    (
+                        f"{split}_md{int(T)}_{c // CHUNK:03d}",
+                        split,
+                        "md",
+                        min(CHUNK, n_t - c),
+                        base + 500 + 10 * t + c // CHUNK,
+                        T,
+                    )
+                )
     return chunks
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out", type=Path, default=Path("data/c20"))
     parser.add_argument("--n-train", type=int, default=20000)
     parser.add_argument("--n-test", type=int, default=2000)
-    parser.add_argument("--assemble", action="store_true", help="only write c20.npz from finished chunks")
+    parser.add_argument(
+        "--assemble", action="store_true", help="only write c20.npz from finished chunks"
+    )
     args = parser.parse_args(argv)
     (args.out / "chunks").mkdir(parents=True, exist_ok=True)
 
@@ -188,15 +220,26 @@ def assemble(args, chunks):
         for key in ("R", "E", "F"):
             data.setdefault((split, key), []).append(d[key])
         meta_chunks.append(dict(name=name, split=split, kind=kind, n=n, seed=seed, temperature_K=T))
-    arrays = {f"{split}_{key}": np.concatenate(v).astype(np.float64) for (split, key), v in data.items()}
+    arrays = {
+        f"{split}_{key}": np.concatenate(v).astype(np.float64) for (split, key), v in data.items()
+    }
     np.savez_compressed(args.out / "c20.npz", **arrays)
     meta = dict(
-        method="GFN2-xTB", program="tblite", program_version=version("tblite"), tblite_settings="TBLite(method='GFN2-xTB') defaults, one calculator per chunk",
+        method="GFN2-xTB",
+        program="tblite",
+        program_version=version("tblite"),
+        tblite_settings="TBLite(method='GFN2-xTB') defaults, one calculator per chunk",
         units=dict(positions="Å", energy="eV", forces="eV/Å"),
-        n_train=len(arrays["train_E"]), n_test=len(arrays["test_E"]),
-        sampling=" ".join(__doc__.split("\n\n")[2:4]), md_temperatures_K=list(MD_TEMPERATURES), md_stride=MD_STRIDE,
-        chunks=meta_chunks, command="python -m minischnet.data.make_c20 " + " ".join(a for a in sys.argv[1:] if a != "--assemble"),
-        machine=platform.platform(), python=platform.python_version(),
+        n_train=len(arrays["train_E"]),
+        n_test=len(arrays["test_E"]),
+        sampling=" ".join(__doc__.split("\n\n")[2:4]),
+        md_temperatures_K=list(MD_TEMPERATURES),
+        md_stride=MD_STRIDE,
+        chunks=meta_chunks,
+        command="python -m minischnet.data.make_c20 "
+        + " ".join(a for a in sys.argv[1:] if a != "--assemble"),
+        machine=platform.platform(),
+        python=platform.python_version(),
     )
     (args.out / "c20.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False))
     print(f"wrote {args.out / 'c20.npz'}: {meta['n_train']} train, {meta['n_test']} test")

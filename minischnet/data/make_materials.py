@@ -1,11 +1,13 @@
-"""Generate a crystal data set over 60 elements with GFN1-xTB (tblite), for element embeddings (Abb. 5).
+"""Generate a crystal data set over 60 elements with GFN1-xTB (tblite), for element embeddings
+(Abb. 5).
 
     python -m minischnet.data.make_materials --out data/materials [--variants 4]
 
 The Materials Project is out of reach offline, so we make crystals ourselves:
   * elemental crystals of every element in fcc, bcc, hcp, simple cubic and diamond structures;
   * binary AB compounds (rocksalt, CsCl, zincblende, wurtzite), AB2 (fluorite) and ABO3
-    (cubic perovskite), for seeded random pairs of an electropositive and an electronegative element;
+    (cubic perovskite), for seeded random pairs of an electropositive and an electronegative
+    element;
   * lattice constants from covalent radii (nearest-neighbour distance r_A + r_B, scaled by a
     random factor 0.95-1.10), and each base structure again strained (±4 %, random) and rattled
     (σ = 0.04 Å): ``--variants`` structures per base structure.
@@ -14,12 +16,12 @@ tblite samples the Brillouin zone at Γ only, so a primitive cell alone gives po
 SCF failures are retried with 500 iterations at an electronic temperature of 3000 K; what still
 fails is recorded in the metadata and left out, never labelled with a wrong number.
 Formation energies per atom are taken against the lowest-energy elemental crystal of each element
-(unperturbed base structures), and for the molecular elements H, N, O, F, Cl, Br, I against the relaxed
-diatomic molecule when that is lower (a dense crystal of O or F is far above O2 or F2, which would make
-every oxide and fluoride look 5-25 eV/atom too stable). Cells whose formation energy per atom is
-still outside +-MAX_FORMATION_EV eV/atom are left out and recorded as implausible: an SCF that found an
-unphysical state, or a prototype absurd for its elements (dense fcc fluorine); real compounds lie
-well inside (the most stable fluorides and oxides near -4 eV/atom).
+(unperturbed base structures), and for the molecular elements H, N, O, F, Cl, Br, I against the
+relaxed diatomic molecule when that is lower (a dense crystal of O or F is far above O2 or F2, which
+would make every oxide and fluoride look 5-25 eV/atom too stable). Cells whose formation energy per
+atom is still outside +-MAX_FORMATION_EV eV/atom are left out and recorded as implausible: an SCF
+that found an unphysical state, or a prototype absurd for its elements (dense fcc fluorine); real
+compounds lie well inside (the most stable fluorides and oxides near -4 eV/atom).
 Work goes in chunks (resumable); ``--assemble`` writes the result.
 """
 
@@ -43,11 +45,23 @@ ELEMENTS = (
     "H Li Be B C N O F Na Mg Al Si P S Cl K Ca Sc Ti V Cr Mn Fe Co Ni Cu Zn Ga Ge As Se Br "
     "Rb Sr Y Zr Nb Mo Ru Rh Pd Ag Cd In Sn Sb Te I Cs Ba La Hf Ta W Re Os Ir Pt Au Hg Tl Pb Bi"
 ).split()
-CATIONS = [e for e in ELEMENTS if e not in {"H", "B", "C", "N", "O", "F", "P", "S", "Cl", "Se", "Br", "I", "Te", "As"}]
+CATIONS = [
+    e
+    for e in ELEMENTS
+    if e not in {"H", "B", "C", "N", "O", "F", "P", "S", "Cl", "Se", "Br", "I", "Te", "As"}
+]
 ANIONS = ["N", "O", "F", "P", "S", "Cl", "As", "Se", "Br", "Sb", "Te", "I", "C", "Si", "Ge", "Sn"]
 ELEMENTAL = ("fcc", "bcc", "hcp", "sc", "diamond")
 CHUNK = 200
-MOLECULES = {"H": 0.74, "N": 1.10, "O": 1.21, "F": 1.42, "Cl": 1.99, "Br": 2.28, "I": 2.67}  # start bond, Å
+MOLECULES = {
+    "H": 0.74,
+    "N": 1.10,
+    "O": 1.21,
+    "F": 1.42,
+    "Cl": 1.99,
+    "Br": 2.28,
+    "I": 2.67,
+}  # start bond, Å
 MAX_FORMATION_EV = 5.0
 
 
@@ -96,13 +110,31 @@ def base_structures(seed=0):
     for p in ("rocksalt", "cesiumchloride", "zincblende", "wurtzite"):
         for _ in range(400):
             a, b = rng.choice(CATIONS), rng.choice(ANIONS)
-            out.append((f"{a}{b}-{p}", compound(a, b, p, (radius(a) + radius(b)) * rng.uniform(0.95, 1.10)), False))
+            out.append(
+                (
+                    f"{a}{b}-{p}",
+                    compound(a, b, p, (radius(a) + radius(b)) * rng.uniform(0.95, 1.10)),
+                    False,
+                )
+            )
     for _ in range(300):
         a, b = rng.choice(CATIONS), rng.choice(["F", "Cl", "O", "S", "H", "N"])
-        out.append((f"{a}{b}2-fluorite", compound(a, b, "fluorite", (radius(a) + radius(b)) * rng.uniform(0.95, 1.10)), False))
+        out.append(
+            (
+                f"{a}{b}2-fluorite",
+                compound(a, b, "fluorite", (radius(a) + radius(b)) * rng.uniform(0.95, 1.10)),
+                False,
+            )
+        )
     for _ in range(300):
         a, b = rng.choice(CATIONS), rng.choice(CATIONS)
-        out.append((f"{a}{b}O3-perovskite", compound(a, b, "perovskite", (radius(b) + radius("O")) * rng.uniform(0.95, 1.10)), False))
+        out.append(
+            (
+                f"{a}{b}O3-perovskite",
+                compound(a, b, "perovskite", (radius(b) + radius("O")) * rng.uniform(0.95, 1.10)),
+                False,
+            )
+        )
     return out
 
 
@@ -120,7 +152,8 @@ def variants(name, atoms, n, seed):
 
 
 def supercell_energy(atoms):
-    """GFN1-xTB energy (eV) of the primitive cell from its 2x2x2 supercell; None if the SCF fails."""
+    """GFN1-xTB energy (eV) of the primitive cell from its 2x2x2 supercell; None if the SCF
+    fails."""
     from tblite.ase import TBLite
 
     supercell = atoms.repeat((2, 2, 2))
@@ -128,13 +161,16 @@ def supercell_energy(atoms):
         supercell.calc = TBLite(method="GFN1-xTB", verbosity=0, **settings)
         try:
             return supercell.get_potential_energy() / 8, settings
-        except Exception:  # tblite raises CalculationFailed (and others) when the SCF does not converge
+        except (
+            Exception
+        ):  # tblite raises CalculationFailed (and others) when the SCF does not converge
             continue
     return None, None
 
 
 def molecule_reference(symbol) -> float:
-    """GFN1-xTB energy per atom (eV) of the relaxed diatomic molecule of ``symbol`` (no periodicity)."""
+    """GFN1-xTB energy per atom (eV) of the relaxed diatomic molecule of ``symbol`` (no
+    periodicity)."""
     from ase.optimize import BFGS
     from tblite.ase import TBLite
 
@@ -153,12 +189,20 @@ def all_structures(n_variants, seed=0):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out", type=Path, default=Path("data/materials"))
     parser.add_argument("--variants", type=int, default=5)
     parser.add_argument("--assemble", action="store_true")
-    parser.add_argument("--reverse", action="store_true",
-                        help="work from the last chunk backwards: a second process beside a forward one halves the time")
+    parser.add_argument(
+        "--reverse",
+        action="store_true",
+        help=(
+            "work from the last chunk backwards: "
+            "a second process beside a forward one halves the time"
+        ),
+    )
     args = parser.parse_args(argv)
     (args.out / "chunks").mkdir(parents=True, exist_ok=True)
     structures = all_structures(args.variants)
@@ -175,8 +219,12 @@ def main(argv=None):
                 rows.append(dict(name=name, energy=energy, settings=settings))
             with atomic_write(path, "w") as f:
                 f.write(json.dumps(rows))
-            print(f"chunk {c + 1}/{n_chunks}: {sum(r['energy'] is not None for r in rows)}/{len(rows)} converged, "
-                  f"{time.time() - t0:.0f} s", flush=True)
+            print(
+                f"chunk {c + 1}/{n_chunks}: "
+                f"{sum(r['energy'] is not None for r in rows)}/{len(rows)} converged, "
+                f"{time.time() - t0:.0f} s",
+                flush=True,
+            )
     assemble(args, structures, n_chunks)
 
 
@@ -190,8 +238,13 @@ def assemble(args, structures, n_chunks):
             print(f"not finished: chunk {c}; run again to resume", file=sys.stderr)
             return
         rows += json.loads(path.read_text())
-    if len(rows) != len(structures) or any(r["name"] != name for (name, _, _), r in zip(structures, rows)):
-        raise ValueError("the chunks do not match the structures of this version of make_materials: make them again")
+    if len(rows) != len(structures) or any(
+        r["name"] != name for (name, _, _), r in zip(structures, rows)
+    ):
+        raise ValueError(
+            "the chunks do not match the structures of this version of make_materials: "
+            "make them again"
+        )
     # elemental references: lowest energy per atom of each element's unperturbed crystals
     mu = {}
     for (name, atoms, is_ref), row in zip(structures, rows):
@@ -221,31 +274,56 @@ def assemble(args, structures, n_chunks):
     R = np.concatenate([a.positions for a in cells])
     counts = np.array([len(a) for a in cells])
     np.savez_compressed(
-        args.out / "materials.npz", Z=Z, R=R, start=np.concatenate([[0], np.cumsum(counts)]),
-        cell=np.array([a.cell.array for a in cells]), energy=energy,
-        formation_energy=energy - reference, formation_energy_per_atom=(energy - reference) / counts,
-        name=np.array(names), index=np.array(indices),
+        args.out / "materials.npz",
+        Z=Z,
+        R=R,
+        start=np.concatenate([[0], np.cumsum(counts)]),
+        cell=np.array([a.cell.array for a in cells]),
+        energy=energy,
+        formation_energy=energy - reference,
+        formation_energy_per_atom=(energy - reference) / counts,
+        name=np.array(names),
+        index=np.array(indices),
     )
     meta = dict(
-        method="GFN1-xTB", program="tblite", program_version=version("tblite"),
-        labelling="energy of the 2x2x2 supercell / 8; SCF retried with max_iterations=500, electronic_temperature=3000 K",
-        units=dict(positions="Å", energy="eV per primitive cell", formation_energy="eV per primitive cell"),
-        n_structures=len(keep), n_failed_scf=len(failed), failed_scf=[structures[k][0] for k in failed],
-        failed_scf_index=failed, n_without_reference=len(no_reference),
-        without_reference=[structures[k][0] for k in no_reference], without_reference_index=no_reference,
-        max_formation_eV_per_atom=MAX_FORMATION_EV, n_implausible=len(implausible),
-        implausible=[structures[k][0] for k in implausible], implausible_index=implausible,
-        crystal_references_eV_per_atom=crystal_mu, molecule_references_eV_per_atom=molecule_mu,
+        method="GFN1-xTB",
+        program="tblite",
+        program_version=version("tblite"),
+        labelling=(
+            "energy of the 2x2x2 supercell / 8; "
+            "SCF retried with max_iterations=500, electronic_temperature=3000 K"
+        ),
+        units=dict(
+            positions="Å", energy="eV per primitive cell", formation_energy="eV per primitive cell"
+        ),
+        n_structures=len(keep),
+        n_failed_scf=len(failed),
+        failed_scf=[structures[k][0] for k in failed],
+        failed_scf_index=failed,
+        n_without_reference=len(no_reference),
+        without_reference=[structures[k][0] for k in no_reference],
+        without_reference_index=no_reference,
+        max_formation_eV_per_atom=MAX_FORMATION_EV,
+        n_implausible=len(implausible),
+        implausible=[structures[k][0] for k in implausible],
+        implausible_index=implausible,
+        crystal_references_eV_per_atom=crystal_mu,
+        molecule_references_eV_per_atom=molecule_mu,
         elements=sorted(mu, key=lambda s: atomic_numbers[s]),
-        elemental_references_eV_per_atom=mu, variants=args.variants, seed=0,
-        command="python -m minischnet.data.make_materials " + " ".join(a for a in sys.argv[1:] if a not in ("--assemble", "--reverse")),
+        elemental_references_eV_per_atom=mu,
+        variants=args.variants,
+        seed=0,
+        command="python -m minischnet.data.make_materials "
+        + " ".join(a for a in sys.argv[1:] if a not in ("--assemble", "--reverse")),
         machine=platform.platform(),
         retried=sum(1 for r in rows if r["settings"]),
     )
     (args.out / "materials.json").write_text(json.dumps(meta, indent=1))
-    print(f"wrote {args.out / 'materials.npz'}: {len(keep)} structures, {len(failed)} SCF failures, "
-          f"{len(no_reference)} without an elemental reference, {len(implausible)} implausible "
-          f"(|formation energy| > {MAX_FORMATION_EV} eV/atom), {len(mu)} elements")
+    print(
+        f"wrote {args.out / 'materials.npz'}: {len(keep)} structures, {len(failed)} SCF failures, "
+        f"{len(no_reference)} without an elemental reference, {len(implausible)} implausible "
+        f"(|formation energy| > {MAX_FORMATION_EV} eV/atom), {len(mu)} elements"
+    )
 
 
 if __name__ == "__main__":

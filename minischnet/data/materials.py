@@ -6,8 +6,8 @@ import zipfile
 
 import numpy as np
 
-from .paths import data_dir
 from .dataset import AtomsDataset
+from .paths import data_dir
 
 
 def materials() -> AtomsDataset:
@@ -22,17 +22,30 @@ def materials() -> AtomsDataset:
     """
     path = data_dir() / "materials" / "materials.npz"
     if not path.exists():
-        raise FileNotFoundError(f"{path} is missing; make it with: python -m minischnet.data.make_materials --out {path.parent}")
+        raise FileNotFoundError(
+            f"{path} is missing; make it with: "
+            f"python -m minischnet.data.make_materials --out {path.parent}"
+        )
     try:
         with np.load(path) as d:
             arrays = {k: d[k] for k in d.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
-        raise ValueError(f"{path} is damaged ({type(e).__name__}: {e}); restore it from git or regenerate it") from None
+        raise ValueError(
+            f"{path} is damaged ({type(e).__name__}: {e}); restore it from git or regenerate it"
+        ) from None
     n = len(arrays["energy"])
     return AtomsDataset(
-        arrays["Z"], arrays["R"], arrays["start"], energy=arrays["formation_energy"], cell=arrays["cell"],
-        pbc=np.ones((n, 3), dtype=bool), name="crystals GFN1-xTB",
-        info={"name": arrays["name"], "index": arrays["index"],  # index: position in make_materials.all_structures
-              "formation_energy_per_atom": arrays["formation_energy_per_atom"],
-              "total_energy": arrays["energy"]},
+        arrays["Z"],
+        arrays["R"],
+        arrays["start"],
+        energy=arrays["formation_energy"],
+        cell=arrays["cell"],
+        pbc=np.ones((n, 3), dtype=bool),
+        name="crystals GFN1-xTB",
+        info={
+            "name": arrays["name"],
+            "index": arrays["index"],  # index: position in make_materials.all_structures
+            "formation_energy_per_atom": arrays["formation_energy_per_atom"],
+            "total_energy": arrays["energy"],
+        },
     )

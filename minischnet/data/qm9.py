@@ -1,6 +1,7 @@
 """QM9 (Ramakrishnan et al., Sci. Data 1, 140022 (2014)), offline, from the PyPI package qm9pack.
 
-    ds = minischnet.data.qm9()         # 130,831 molecules; first call parses (about a minute), then cached
+    ds = minischnet.data.qm9()         # 130,831 molecules; first call parses (about a minute),
+                                       # then cached
     ds[0]                              # ase.Atoms of CH4; get_potential_energy() is U0 in eV
     ds[0].info["index"], ds.info["smiles"][0], ds.info["gap"][0]
 
@@ -77,12 +78,17 @@ def qm9pack_csvs() -> list[Path]:
     files = [folder / f"qm9_part{k}.csv" for k in (1, 2, 3)]
     missing = [str(f) for f in files if not f.exists()]
     if missing:
-        raise FileNotFoundError(f"qm9pack is installed but its data files are missing: {missing}; reinstall it")
+        raise FileNotFoundError(
+            f"qm9pack is installed but its data files are missing: {missing}; reinstall it"
+        )
     return files
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("MINISCHNET_CACHE") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "minischnet"
+    base = (
+        os.environ.get("MINISCHNET_CACHE")
+        or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "minischnet"
+    )
     return Path(base)
 
 
@@ -96,10 +102,17 @@ def _parse_csvs(files) -> dict:
                 try:
                     z = [SYMBOLS[s.strip()] for s in symbols]
                 except KeyError as e:
-                    raise ValueError(f"{path.name}, molecule {row['Index']}: unknown element symbol {e}") from None
-                xyz = np.array(row["XYZ_Ang"].replace("[", "").replace("]", "").split(","), dtype=np.float64)
+                    raise ValueError(
+                        f"{path.name}, molecule {row['Index']}: unknown element symbol {e}"
+                    ) from None
+                xyz = np.array(
+                    row["XYZ_Ang"].replace("[", "").replace("]", "").split(","), dtype=np.float64
+                )
                 if xyz.size != 3 * len(z) or len(z) != int(row["N_atoms"]):
-                    raise ValueError(f"{path.name}, molecule {row['Index']}: {len(z)} elements but {xyz.size} coordinates")
+                    raise ValueError(
+                        f"{path.name}, molecule {row['Index']}: "
+                        f"{len(z)} elements but {xyz.size} coordinates"
+                    )
                 Z.extend(z)
                 R.append(xyz.reshape(-1, 3))
                 counts.append(len(z))
@@ -113,8 +126,12 @@ def _parse_csvs(files) -> dict:
     rows = np.concatenate([np.arange(start[k], start[k + 1]) for k in order])
     Z, R = np.array(Z, dtype=np.int8)[rows], np.concatenate(R)[rows]
     arrays = dict(
-        version=np.array(CACHE_VERSION), Z=Z, R=R, start=np.concatenate([[0], np.cumsum(counts[order])]),
-        index=np.array(index)[order], smiles=np.array(smiles)[order],
+        version=np.array(CACHE_VERSION),
+        Z=Z,
+        R=R,
+        start=np.concatenate([[0], np.cumsum(counts[order])]),
+        index=np.array(index)[order],
+        smiles=np.array(smiles)[order],
     )
     arrays.update({f"prop_{name}": np.array(v)[order] for name, v in props.items()})
     return arrays
@@ -129,8 +146,10 @@ def _load_cache(path: Path) -> dict | None:
             arrays = {k: d[k] for k in d.files}
         n = len(arrays["index"])
         ok = (
-            int(arrays["version"]) == CACHE_VERSION and n == N_MOLECULES
-            and arrays["start"].shape == (n + 1,) and arrays["start"][-1] == len(arrays["Z"]) == len(arrays["R"])
+            int(arrays["version"]) == CACHE_VERSION
+            and n == N_MOLECULES
+            and arrays["start"].shape == (n + 1,)
+            and arrays["start"][-1] == len(arrays["Z"]) == len(arrays["R"])
             and all(arrays[f"prop_{name}"].shape == (n,) for name, *_ in PROPERTIES)
         )
         if ok:
@@ -138,7 +157,9 @@ def _load_cache(path: Path) -> dict | None:
         problem = "it does not hold all of QM9"
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
         problem = f"it cannot be read ({type(e).__name__}: {e})"
-    warnings.warn(f"QM9 cache {path} is damaged ({problem}); rebuilding it from qm9pack", stacklevel=3)
+    warnings.warn(
+        f"QM9 cache {path} is damaged ({problem}); rebuilding it from qm9pack", stacklevel=3
+    )
     return None
 
 
@@ -154,7 +175,8 @@ def write_cache(path: Path, arrays: dict) -> None:
 
 
 def qm9(cache: Path | str | None = None) -> AtomsDataset:
-    """All 130,831 QM9 molecules; energies are U0 in eV, other properties in ``ds.info`` (see UNITS)."""
+    """All 130,831 QM9 molecules; energies are U0 in eV, other properties in ``ds.info`` (see
+    UNITS)."""
     path = Path(cache) if cache is not None else cache_dir() / f"qm9_v{CACHE_VERSION}.npz"
     arrays = _load_cache(path)
     if arrays is None:
@@ -162,7 +184,9 @@ def qm9(cache: Path | str | None = None) -> AtomsDataset:
         write_cache(path, arrays)
     info = {"index": arrays["index"], "smiles": arrays["smiles"]}
     info.update({name: arrays[f"prop_{name}"] for name, *_ in PROPERTIES if name != "U0"})
-    ds = AtomsDataset(arrays["Z"], arrays["R"], arrays["start"], energy=arrays["prop_U0"], info=info, name="QM9")
+    ds = AtomsDataset(
+        arrays["Z"], arrays["R"], arrays["start"], energy=arrays["prop_U0"], info=info, name="QM9"
+    )
     ds.units = dict(UNITS)
     ds.free_atom_energies = atomref_u0()  # for training on atomization energies (--atomref free)
     return ds
@@ -227,7 +251,10 @@ def qm9_split(part: str, n: int | None = None) -> np.ndarray:
         positions = d[part]
     if n is not None:
         if part == "test":
-            raise ValueError("n selects a nested random subset of 'train' or 'validation'; the test set is always whole")
+            raise ValueError(
+                "n selects a nested random subset of 'train' or 'validation'; "
+                "the test set is always whole"
+            )
         if not 0 < n <= len(positions):
             raise ValueError(f"n must be in 1..{len(positions)}, got {n}")
         positions = positions[:n]

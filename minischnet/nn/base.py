@@ -33,9 +33,16 @@ class AtomisticModel(nn.Module):
         super().__init__()
         if n_rbf < 2:
             raise ValueError(f"n_rbf must be at least 2, got {n_rbf}")
-        self.n_features, self.n_rbf, self.cutoff, self.max_z = n_features, n_rbf, float(cutoff), max_z
+        self.n_features, self.n_rbf, self.cutoff, self.max_z = (
+            n_features,
+            n_rbf,
+            float(cutoff),
+            max_z,
+        )
         self.embedding = nn.Embedding(max_z + 1, n_features)  # x_i^(0) = A[Z_i]; row 0 unused
-        self.register_buffer("rbf_centers", torch.linspace(0.0, cutoff, n_rbf, dtype=torch.float64).float())
+        self.register_buffer(
+            "rbf_centers", torch.linspace(0.0, cutoff, n_rbf, dtype=torch.float64).float()
+        )
         self.register_buffer("rbf_gamma", torch.tensor(0.5 / (cutoff / (n_rbf - 1)) ** 2))
         # Read-out scale and shift (set by the trainer): E_i = std * NN_E(x_i) + mean + atomref[Z_i]
         self.register_buffer("mean", torch.tensor(0.0))
@@ -69,7 +76,9 @@ class AtomisticModel(nn.Module):
 
     def expand(self, d: torch.Tensor):
         """Radial basis (P, K) and cosine cutoff (P,) of the pair distances d (P,)."""
-        return gaussian_expansion(d, self.rbf_centers, self.rbf_gamma), cosine_cutoff(d, self.cutoff)
+        return gaussian_expansion(d, self.rbf_centers, self.rbf_gamma), cosine_cutoff(
+            d, self.cutoff
+        )
 
     def atomwise_energies(self, x: torch.Tensor, Z: torch.Tensor) -> torch.Tensor:
         """Eq. (3)'s NN_E(x_i), scaled and shifted: (n_atoms, F) -> (n_atoms,)."""
@@ -84,14 +93,17 @@ class AtomisticModel(nn.Module):
         if R is None:
             batch = batch.to(self.device, self.dtype)
             R = batch.R
-        r_ij = pair_vectors(R, batch.idx_i, batch.idx_j, batch.offsets)  # (P, 3), one direction per pair
+        r_ij = pair_vectors(
+            R, batch.idx_i, batch.idx_j, batch.offsets
+        )  # (P, 3), one direction per pair
         d = torch.linalg.vector_norm(r_ij, dim=1)  # (P,)
         x = self.embedding(batch.Z)  # (n_atoms, F): x_i^(0) = A[Z_i]
         x = self.refine(x, d, batch.idx_i, batch.idx_j)  # (n_atoms, F): x_i^(T), eq. (1)
         return self.atomwise_energies(x, batch.Z)  # (n_atoms,)
 
     def forward(self, batch, R: torch.Tensor | None = None) -> torch.Tensor:
-        """Energies (n_structures,) in eV; ``R`` overrides batch.R (to differentiate with respect to it)."""
+        """Energies (n_structures,) in eV; ``R`` overrides batch.R (to differentiate with respect
+        to it)."""
         if R is None:
             batch = batch.to(self.device, self.dtype)
         e_atom = self.atom_energies(batch, R)  # (n_atoms,)
@@ -103,9 +115,14 @@ class AtomisticModel(nn.Module):
         zmin, zmax = int(batch.Z.min()), int(batch.Z.max())
         if zmin < 1 or zmax > self.max_z:
             bad = zmin if zmin < 1 else zmax
-            raise ValueError(f"element number {bad} is outside 1..{self.max_z} (max_z of this model)")
+            raise ValueError(
+                f"element number {bad} is outside 1..{self.max_z} (max_z of this model)"
+            )
         if batch.cutoff < self.cutoff:
-            raise ValueError(f"batch pair lists were built with cutoff {batch.cutoff} Å < model cutoff {self.cutoff} Å")
+            raise ValueError(
+                f"batch pair lists were built with cutoff {batch.cutoff} Å "
+                f"< model cutoff {self.cutoff} Å"
+            )
 
     def energy_and_forces(self, batch):
         """Energies (n_structures,) and forces F = -dE/dR (n_atoms, 3), eq. (5).
@@ -127,7 +144,9 @@ class AtomisticModel(nn.Module):
     @staticmethod
     def _torch_name(key: str) -> tuple[str, bool]:
         """Reference key -> (state_dict key, transpose?)."""
-        name = key.replace("interaction", "interactions.", 1) if key.startswith("interaction") else key
+        name = (
+            key.replace("interaction", "interactions.", 1) if key.startswith("interaction") else key
+        )
         if name.endswith(".W"):
             return name[:-2] + ".weight", True
         if name.endswith(".b"):
@@ -153,7 +172,7 @@ class AtomisticModel(nn.Module):
         if name == "embedding.weight":
             return "embedding"
         if name.startswith("interactions."):
-            name = "interaction" + name[len("interactions."):]
+            name = "interaction" + name[len("interactions.") :]
         if name.endswith(".weight"):
             return name[: -len(".weight")] + ".W"
         if name.endswith(".bias"):
@@ -176,7 +195,8 @@ class AtomisticModel(nn.Module):
         return model.to(device=device, dtype=dtype)
 
     def to_reference(self) -> dict:
-        """This model's weights as the reference's float64 numpy dict (inverse of from_reference)."""
+        """This model's weights as the reference's float64 numpy dict (inverse of
+        from_reference)."""
         params = {"cutoff": np.array(self.cutoff)}
         for name, value in self.state_dict().items():
             key = self._reference_name(name)

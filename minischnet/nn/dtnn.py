@@ -44,7 +44,9 @@ class DTNN(AtomisticModel):
 
     kind = "dtnn"
 
-    def __init__(self, n_features=64, n_interactions=3, n_rbf=25, cutoff=5.0, max_z=100, n_factors=None):
+    def __init__(
+        self, n_features=64, n_interactions=3, n_rbf=25, cutoff=5.0, max_z=100, n_factors=None
+    ):
         super().__init__(n_features, n_rbf, cutoff, max_z)
         self.n_factors = n_factors or n_features
         self.interactions = nn.ModuleList(
@@ -54,7 +56,9 @@ class DTNN(AtomisticModel):
     @classmethod
     def hyperparameters(cls, params):
         factors = params.get("interaction0.fx.W")
-        return dict(super().hyperparameters(params), n_factors=None if factors is None else factors.shape[1])
+        return dict(
+            super().hyperparameters(params), n_factors=None if factors is None else factors.shape[1]
+        )
 
     def output_activation(self, x):
         return torch.tanh(x)

@@ -29,11 +29,18 @@ MODEL_CLASSES = {cls.kind: cls for cls in (SchNet, DTNN)}
 
 def hyperparameters(model) -> dict:
     """The constructor arguments that rebuild ``model``'s architecture: ``type(model)(**h)``."""
-    h = dict(n_features=model.n_features, n_interactions=len(model.interactions), n_rbf=model.n_rbf,
-             cutoff=model.cutoff, max_z=model.max_z)
+    h = dict(
+        n_features=model.n_features,
+        n_interactions=len(model.interactions),
+        n_rbf=model.n_rbf,
+        cutoff=model.cutoff,
+        max_z=model.max_z,
+    )
     if model.kind == "dtnn":
         h["n_factors"] = model.n_factors
-    if hasattr(model, "variant_options"):  # only what differs from the defaults: older files stay valid
+    if hasattr(
+        model, "variant_options"
+    ):  # only what differs from the defaults: older files stay valid
         h.update(model.variant_options())
     return h
 
@@ -42,8 +49,14 @@ def save_checkpoint(path, model, **extra) -> None:
     """Write ``model`` and any ``extra`` state (optimizer, history, ...) atomically to ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    state = dict(format=FORMAT, kind=model.kind, hyperparameters=hyperparameters(model),
-                 dtype=str(model.dtype).replace("torch.", ""), model=model.state_dict(), **extra)
+    state = dict(
+        format=FORMAT,
+        kind=model.kind,
+        hyperparameters=hyperparameters(model),
+        dtype=str(model.dtype).replace("torch.", ""),
+        model=model.state_dict(),
+        **extra,
+    )
     with atomic_write(path) as f:
         torch.save(state, f)
 
@@ -55,9 +68,14 @@ def _read(path) -> dict:
     try:
         state = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as e:  # torch raises many kinds for a damaged zip/pickle
-        raise ValueError(f"{path} is not a readable minischnet model file (damaged or truncated?): {type(e).__name__}: {e}") from None
+        raise ValueError(
+            f"{path} is not a readable minischnet model file (damaged or truncated?): "
+            f"{type(e).__name__}: {e}"
+        ) from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a minischnet model file (no '{FORMAT}' tag): a foreign checkpoint?")
+        raise ValueError(
+            f"{path} is not a minischnet model file (no '{FORMAT}' tag): a foreign checkpoint?"
+        )
     return state
 
 
@@ -65,20 +83,28 @@ def load_checkpoint(path, model) -> dict:
     """Load the weights of ``path`` into ``model`` (same kind and shape); return the whole state."""
     state = _read(path)
     if state["kind"] != model.kind or state["hyperparameters"] != hyperparameters(model):
-        raise ValueError(f"{path} holds a {state['kind']} {state['hyperparameters']}, not this {model.kind} {hyperparameters(model)}")
+        raise ValueError(
+            f"{path} holds a {state['kind']} {state['hyperparameters']}, "
+            f"not this {model.kind} {hyperparameters(model)}"
+        )
     model.load_state_dict(state["model"])
     return state
 
 
 def load(path, device=None):
-    """The model stored at ``path`` (eval mode), with ``model.info`` holding what was saved beside it."""
+    """The model stored at ``path`` (eval mode), with ``model.info`` holding what was saved beside
+    it."""
     state = _read(path)
     if state["kind"] not in MODEL_CLASSES:
-        raise ValueError(f"{path}: unknown model kind {state['kind']!r} (known: {sorted(MODEL_CLASSES)})")
+        raise ValueError(
+            f"{path}: unknown model kind {state['kind']!r} (known: {sorted(MODEL_CLASSES)})"
+        )
     model = MODEL_CLASSES[state["kind"]](**state["hyperparameters"])
     model.to(getattr(torch, state["dtype"]))
     model.load_state_dict(state["model"])
-    model.info = {k: v for k, v in state.items() if k not in ("model", "optimizer", "scheduler", "format")}
+    model.info = {
+        k: v for k, v in state.items() if k not in ("model", "optimizer", "scheduler", "format")
+    }
     return model.to(device).eval()
 
 

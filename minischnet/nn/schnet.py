@@ -84,21 +84,42 @@ class SchNet(AtomisticModel):
     kind = "schnet"
 
     #: the implementation choices (see the module docstring) and their thesis defaults
-    VARIANT_DEFAULTS = dict(rbf_width=None, cosine_cutoff=True, filter_activation=True, output_activation="ssp")
+    VARIANT_DEFAULTS = dict(
+        rbf_width=None, cosine_cutoff=True, filter_activation=True, output_activation="ssp"
+    )
     OUTPUT_ACTIVATIONS = {"ssp": shifted_softplus, "silu": F_.silu, "tanh": torch.tanh}
 
-    def __init__(self, n_features=128, n_interactions=3, n_rbf=20, cutoff=5.0, max_z=100,
-                 rbf_width=None, cosine_cutoff=True, filter_activation=True, output_activation="ssp"):
+    def __init__(
+        self,
+        n_features=128,
+        n_interactions=3,
+        n_rbf=20,
+        cutoff=5.0,
+        max_z=100,
+        rbf_width=None,
+        cosine_cutoff=True,
+        filter_activation=True,
+        output_activation="ssp",
+    ):
         super().__init__(n_features, n_rbf, cutoff, max_z)
         if output_activation not in self.OUTPUT_ACTIVATIONS:
-            raise ValueError(f"output_activation must be one of {sorted(self.OUTPUT_ACTIVATIONS)}, got {output_activation!r}")
+            raise ValueError(
+                f"output_activation must be one of {sorted(self.OUTPUT_ACTIVATIONS)}, "
+                f"got {output_activation!r}"
+            )
         if rbf_width is not None:
             if not rbf_width > 0:
                 raise ValueError(f"rbf_width must be positive, got {rbf_width}")
             self.rbf_gamma.fill_(0.5 / rbf_width**2)
-        self.variant = dict(rbf_width=rbf_width, cosine_cutoff=bool(cosine_cutoff),
-                            filter_activation=bool(filter_activation), output_activation=output_activation)
-        self.interactions = nn.ModuleList(SchNetInteraction(n_features, n_rbf, filter_activation) for _ in range(n_interactions))
+        self.variant = dict(
+            rbf_width=rbf_width,
+            cosine_cutoff=bool(cosine_cutoff),
+            filter_activation=bool(filter_activation),
+            output_activation=output_activation,
+        )
+        self.interactions = nn.ModuleList(
+            SchNetInteraction(n_features, n_rbf, filter_activation) for _ in range(n_interactions)
+        )
         self.register_buffer("filter_tables", None, persistent=False)  # (T, 2N, F) when tabulated
 
     def tabulate_filters(self, spacing: float = 0.01) -> float:
@@ -114,14 +135,25 @@ class SchNet(AtomisticModel):
         def filter_fn(t):
             return lambda d: exact.interactions[t].filter(*exact.expand(d))
 
-        tables = [hermite_table(filter_fn(t), self.cutoff, spacing, self.device) for t in range(len(self.interactions))]
+        tables = [
+            hermite_table(filter_fn(t), self.cutoff, spacing, self.device)
+            for t in range(len(self.interactions))
+        ]
         n_knots = len(tables[0]) // 2
-        mid = (torch.arange(n_knots - 1, dtype=torch.float64, device=self.device) + 0.5) * (self.cutoff / (n_knots - 1))
+        mid = (torch.arange(n_knots - 1, dtype=torch.float64, device=self.device) + 0.5) * (
+            self.cutoff / (n_knots - 1)
+        )
         error = 0.0
         with torch.no_grad():
             for t, table in enumerate(tables):
                 W = filter_fn(t)(mid)
-                error = max(error, ((hermite_interpolate(mid, table, self.cutoff) - W).abs().max() / W.abs().max()).item())
+                error = max(
+                    error,
+                    (
+                        (hermite_interpolate(mid, table, self.cutoff) - W).abs().max()
+                        / W.abs().max()
+                    ).item(),
+                )
         self.filter_tables = torch.stack(tables).to(self.dtype)
         return error
 
@@ -146,7 +178,10 @@ class SchNet(AtomisticModel):
     def to_reference(self) -> dict:
         pytorch_only = {k: v for k, v in self.variant_options().items() if k != "rbf_width"}
         if pytorch_only:
-            raise ValueError(f"the reference implements the thesis's SchNet; {pytorch_only} exists in PyTorch only")
+            raise ValueError(
+                f"the reference implements the thesis's SchNet; "
+                f"{pytorch_only} exists in PyTorch only"
+            )
         return super().to_reference()
 
     def pair_inputs(self, d):

@@ -19,13 +19,16 @@ import torch.nn.functional as F
 
 
 def hermite_table(filter_fn, cutoff: float, spacing: float, device=None) -> torch.Tensor:
-    """Knots of ``filter_fn`` (d (N,) -> W (N, F)) on [0, cutoff]: a (2N, F) table [W; h W'], float64."""
+    """Knots of ``filter_fn`` (d (N,) -> W (N, F)) on [0, cutoff]: a (2N, F) table [W; h W'],
+    float64."""
     n_knots = round(cutoff / spacing) + 1
     d = torch.linspace(0.0, cutoff, n_knots, dtype=torch.float64, device=device, requires_grad=True)
     with torch.enable_grad():
         W = filter_fn(d)  # (N, F)
         # W[k] depends on d[k] only, so the gradient of a column sum is that column's slope.
-        slopes = [torch.autograd.grad(W[:, f].sum(), d, retain_graph=True)[0] for f in range(W.shape[1])]
+        slopes = [
+            torch.autograd.grad(W[:, f].sum(), d, retain_graph=True)[0] for f in range(W.shape[1])
+        ]
     h = cutoff / (n_knots - 1)
     return torch.cat([W.detach(), h * torch.stack(slopes, dim=1)])
 
@@ -37,7 +40,9 @@ def hermite_interpolate(d: torch.Tensor, table: torch.Tensor, cutoff: float) -> 
     k = x.detach().floor().clamp(0, n_knots - 2)
     t = x - k  # (P,), carries the gradient
     t2, t3 = t * t, t * t * t
-    weights = torch.stack([2 * t3 - 3 * t2 + 1, -2 * t3 + 3 * t2, t3 - 2 * t2 + t, t3 - t2], dim=1)  # (P, 4)
+    weights = torch.stack(
+        [2 * t3 - 3 * t2 + 1, -2 * t3 + 3 * t2, t3 - 2 * t2 + t, t3 - t2], dim=1
+    )  # (P, 4)
     weights = weights * (x < n_knots - 1)[:, None]
     k = k.long()
     knots = torch.stack([k, k + 1, n_knots + k, n_knots + k + 1], dim=1)  # (P, 4) rows of the table

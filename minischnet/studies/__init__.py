@@ -1,4 +1,5 @@
-"""The studies: the scripts that made each shipped result, run as ``python -m minischnet.studies.NAME``.
+"""The studies: the scripts that made each shipped result, run as
+``python -m minischnet.studies.NAME``.
 
     c20_rpmd          Abb. 6 right: RPMD of C20 at 300 K with P = 1 and 8 beads (resumable)
     learning_curve    Abb. 6 left: test MAE of U0 on QM9 against N, DTNN and SchNet (resumable)

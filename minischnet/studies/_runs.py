@@ -17,5 +17,11 @@ def train_in_process(options: list[str]) -> dict:
 
 def result_row(result: dict) -> dict:
     """The CSV columns every study records about one run."""
-    return dict(test_mae_eV=f"{result['test_energy_mae']:.5f}", epochs=result["epochs"], finished=result["finished"],
-                wall_seconds=f"{result['wall_seconds_total']:.0f}", machine=result["machine"], command=result["command"])
+    return dict(
+        test_mae_eV=f"{result['test_energy_mae']:.5f}",
+        epochs=result["epochs"],
+        finished=result["finished"],
+        wall_seconds=f"{result['wall_seconds_total']:.0f}",
+        machine=result["machine"],
+        command=result["command"],
+    )

@@ -1,7 +1,8 @@
-"""The C20 study of Abb. 6 (right): RPMD at 300 K with P = 1 and P = 8 beads, SchNet forces.
+r"""The C20 study of Abb. 6 (right): RPMD at 300 K with P = 1 and P = 8 beads, SchNet forces.
 
-    python -m minischnet.studies.c20_rpmd --model data/models/c20_schnet.pt --out data/results/c20_rpmd
-    python -m minischnet.studies.c20_rpmd ... --steps 2500000          # the paper's 1.25 ns at 0.5 fs
+    python -m minischnet.studies.c20_rpmd --model data/models/c20_schnet.pt \
+        --out data/results/c20_rpmd
+    python -m minischnet.studies.c20_rpmd ... --steps 2500000  # the paper's 1.25 ns at 0.5 fs
 
 Runs in chunks (``--chunk-steps``) and saves its state after each (positions, momenta, random
 generator, accumulated histograms and observables): run the same command again to continue.
@@ -11,7 +12,8 @@ plus ``distances.png``. The SchNet filters are tabulated (minischnet.nn.tabulate
 
 The model's check inside the dynamics runs the same study with the reference method itself::
 
-    python -m minischnet.studies.c20_rpmd --gfn2 --beads 8 --steps 10000 --out data/results/c20_rpmd_gfn2
+    python -m minischnet.studies.c20_rpmd --gfn2 --beads 8 --steps 10000 \
+        --out data/results/c20_rpmd_gfn2
 
 (GFN2-xTB through tblite, the method that labelled the training data; about 0.25 s per 8-bead
 step on one core) and the SchNet run to compare is the same command with ``--model`` in place
@@ -60,20 +62,31 @@ def simulate(calc, atoms, P, args, out: Path, potential_id: str = "") -> dict:
     """Run (or resume) the P-bead trajectory in ``out``; ``potential_id`` names the potential, and a
     saved state made with another one is refused rather than continued with different forces."""
     path = out / f"P{P}.npz"
-    md = RingPolymerMD(atoms, calc, P, args.temperature, args.timestep, tau_fs=args.tau, seed=args.seed + P)
+    md = RingPolymerMD(
+        atoms, calc, P, args.temperature, args.timestep, tau_fs=args.tau, seed=args.seed + P
+    )
     i, j = bonds(atoms)
-    acc = {"beads": np.zeros(len(BINS) - 1), "centroids": np.zeros(len(BINS) - 1), "wall_seconds": 0.0,
-           **{k: np.zeros(0) for k in SERIES}}
+    acc = {
+        "beads": np.zeros(len(BINS) - 1),
+        "centroids": np.zeros(len(BINS) - 1),
+        "wall_seconds": 0.0,
+        **{k: np.zeros(0) for k in SERIES},
+    }
     if path.exists():
         saved = np.load(path, allow_pickle=True)
         if "potential_id" in saved and not same_potential(str(saved["potential_id"]), potential_id):
-            raise ValueError(f"{path} was made with another potential ({saved['potential_id']}), not {potential_id}: "
-                             "continuing it would mix two force fields; use a new --out or delete the file")
+            raise ValueError(
+                f"{path} was made with another potential ({saved['potential_id']}), "
+                f"not {potential_id}: "
+                "continuing it would mix two force fields; use a new --out or delete the file"
+            )
         md.load_state(saved["state"].item())
         acc = {k: saved[k] if k in saved else v for k, v in acc.items()}
         acc["wall_seconds"] = float(acc["wall_seconds"])
         if any(len(acc[k]) != len(acc["kinetic_cv"]) for k in SERIES):
-            raise ValueError(f"{path} was written by an older version without all of {SERIES}: start it again")
+            raise ValueError(
+                f"{path} was written by an older version without all of {SERIES}: start it again"
+            )
     while md.step_count < args.steps:
         n = min(args.chunk_steps, args.steps - md.step_count)
         t0 = time.time()
@@ -87,15 +100,26 @@ def simulate(calc, atoms, P, args, out: Path, potential_id: str = "") -> dict:
             for k in SERIES:
                 acc[k] = np.concatenate([acc[k], run[k][keep]])
         acc["wall_seconds"] += time.time() - t0
-        # compressed: the 10-step time series of a 1.25 ns run are 10 MB per P raw, about 4 MB packed
+        # compressed: the 10-step time series of a 1.25 ns run are 10 MB per P raw, about 4 MB
+        # packed
         with atomic_write(path) as f:
-            np.savez_compressed(f, state=np.array(md.state(), dtype=object), potential_id=potential_id, **acc)
-        print(f"P={P}: {md.step_count}/{args.steps} steps, {acc['wall_seconds'] / 3600:.2f} h", flush=True)
+            np.savez_compressed(
+                f, state=np.array(md.state(), dtype=object), potential_id=potential_id, **acc
+            )
+        print(
+            f"P={P}: {md.step_count}/{args.steps} steps, {acc['wall_seconds'] / 3600:.2f} h",
+            flush=True,
+        )
     return {
-        "steps": md.step_count, "simulated_ps": md.step_count * args.timestep / 1000, "wall_hours": acc["wall_seconds"] / 3600,
+        "steps": md.step_count,
+        "simulated_ps": md.step_count * args.timestep / 1000,
+        "wall_hours": acc["wall_seconds"] / 3600,
         "kinetic_cv_eV": [float(acc["kinetic_cv"].mean()), block_error(acc["kinetic_cv"])],
         "potential_eV": [float(acc["potential"].mean()), block_error(acc["potential"])],
-        "radius_of_gyration_A": [float(acc["radius_of_gyration"].mean()), block_error(acc["radius_of_gyration"])],
+        "radius_of_gyration_A": [
+            float(acc["radius_of_gyration"].mean()),
+            block_error(acc["radius_of_gyration"]),
+        ],
         "bond_length_mean_A": [float(acc["bond_mean"].mean()), block_error(acc["bond_mean"])],
         "bond_length_spread_A": [float(acc["bond_std"].mean()), block_error(acc["bond_std"])],
         "histograms": densities(acc),
@@ -107,14 +131,20 @@ def main(argv=None):
 
     from ..data import c20_minimum
 
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--model", type=Path, default=Path("data/models/c20_schnet.pt"))
-    parser.add_argument("--gfn2", action="store_true", help="GFN2-xTB (tblite) forces instead of the model")
+    parser.add_argument(
+        "--gfn2", action="store_true", help="GFN2-xTB (tblite) forces instead of the model"
+    )
     parser.add_argument("--out", type=Path, default=Path("data/results/c20_rpmd"))
     parser.add_argument("--beads", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--temperature", type=float, default=300.0)
     parser.add_argument("--timestep", type=float, default=0.5, help="fs")
-    parser.add_argument("--tau", type=float, default=100.0, help="centroid thermostat time constant, fs")
+    parser.add_argument(
+        "--tau", type=float, default=100.0, help="centroid thermostat time constant, fs"
+    )
     parser.add_argument("--steps", type=int, default=200_000)
     parser.add_argument("--equilibrate", type=int, default=2000)
     parser.add_argument("--chunk-steps", type=int, default=10_000)
@@ -132,13 +162,23 @@ def main(argv=None):
     else:
         model = minischnet.load(args.model)
         model.tabulate_filters()
-        calc, potential = minischnet.Calculator(model, skin=0.5), str(args.model)  # Verlet list: rebuilt rarely
+        calc, potential = (
+            minischnet.Calculator(model, skin=0.5),
+            str(args.model),
+        )  # Verlet list: rebuilt rarely
         potential_id = f"{args.model.name} weights sha256:{weights_hash(model)}"
         model_info = {k: model.info.get(k) for k in ("epochs", "test_energy_mae", "test_force_mae")}
     atoms = c20_minimum()
-    summary = {"command": "python -m minischnet.studies.c20_rpmd " + " ".join(sys.argv[1:] if argv is None else argv),
-               "potential": potential, "potential_id": potential_id, "model_info": model_info, "machine": platform.platform(), "temperature_K": args.temperature,
-               "timestep_fs": args.timestep}
+    summary = {
+        "command": "python -m minischnet.studies.c20_rpmd "
+        + " ".join(sys.argv[1:] if argv is None else argv),
+        "potential": potential,
+        "potential_id": potential_id,
+        "model_info": model_info,
+        "machine": platform.platform(),
+        "temperature_K": args.temperature,
+        "timestep_fs": args.timestep,
+    }
     results = {}
     for P in args.beads:
         results[f"P = {P}"] = simulate(calc, atoms, P, args, args.out, potential_id)
@@ -150,8 +190,7 @@ def main(argv=None):
     matplotlib.use("Agg")
     from ..figures import distance_figure
 
-    distance_figure({k: v["histograms"] for k, v in results.items()},
-                    args.out / "distances.png")
+    distance_figure({k: v["histograms"] for k, v in results.items()}, args.out / "distances.png")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
-"""The learning curve of Abb. 6 (left): test MAE of U0 on QM9 against the number of training molecules.
+"""The learning curve of Abb. 6 (left): test MAE of U0 on QM9 against the number of training
+molecules.
 
-    python -m minischnet.studies.learning_curve --out data/results/learning_curve [--hours-per-run 1]
+    python -m minischnet.studies.learning_curve --out data/results/learning_curve
+        [--hours-per-run 1]
 
 Trains DTNN and SchNet with T = 1, 2, 3 interaction blocks at N = 1,000 ... 25,000 (add larger N
 with --sizes on a GPU), energy only (U0), on the fixed split; evaluates each on the fixed QM9
@@ -20,7 +22,18 @@ from pathlib import Path
 from ..results import read_rows, write_csv
 from ._runs import result_row, train_in_process
 
-FIELDS = ["model", "T", "N", "test_mae_eV", "epochs", "finished", "wall_seconds", "device", "machine", "command"]
+FIELDS = [
+    "model",
+    "T",
+    "N",
+    "test_mae_eV",
+    "epochs",
+    "finished",
+    "wall_seconds",
+    "device",
+    "machine",
+    "command",
+]
 
 
 def run_name(model, T, N):
@@ -58,12 +71,16 @@ def record_row(csv_path: Path, name: str, row: dict) -> None:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out", type=Path, default=Path("data/results/learning_curve"))
     parser.add_argument("--models", nargs="+", default=["schnet", "dtnn"])
     parser.add_argument("--interactions", nargs="+", type=int, default=[1, 2, 3])
     parser.add_argument("--sizes", nargs="+", type=int, default=[1000, 2000, 5000, 10000, 25000])
-    parser.add_argument("--hours-per-run", type=float, default=1.0, help="wall-time budget of one call per run")
+    parser.add_argument(
+        "--hours-per-run", type=float, default=1.0, help="wall-time budget of one call per run"
+    )
     parser.add_argument("--features", type=int, default=64)
     parser.add_argument("--n-val", type=int, default=1000)
     parser.add_argument("--device", default="auto")
@@ -79,13 +96,41 @@ def main(argv=None):
                     continue
                 run_dir = args.out / "runs" / name
                 options = [
-                    "--data", "qm9", "--run-dir", str(run_dir), "--model", model, "--interactions", str(T),
-                    "--features", str(args.features), "--n-train", str(N), "--n-val", str(args.n_val), "--rho", "inf",
-                    "--batch-size", "32", "--lr", "1e-3", "--lr-patience", "10", "--early-stopping", "30",
-                    "--max-hours", str(args.hours_per_run), "--device", args.device,
+                    "--data",
+                    "qm9",
+                    "--run-dir",
+                    str(run_dir),
+                    "--model",
+                    model,
+                    "--interactions",
+                    str(T),
+                    "--features",
+                    str(args.features),
+                    "--n-train",
+                    str(N),
+                    "--n-val",
+                    str(args.n_val),
+                    "--rho",
+                    "inf",
+                    "--batch-size",
+                    "32",
+                    "--lr",
+                    "1e-3",
+                    "--lr-patience",
+                    "10",
+                    "--early-stopping",
+                    "30",
+                    "--max-hours",
+                    str(args.hours_per_run),
+                    "--device",
+                    args.device,
                 ]
                 result = train_in_process(options)
-                record_row(csv_path, name, dict(model=model, T=T, N=N, device=result["device"], **result_row(result)))
+                record_row(
+                    csv_path,
+                    name,
+                    dict(model=model, T=T, N=N, device=result["device"], **result_row(result)),
+                )
     import matplotlib
 
     matplotlib.use("Agg")

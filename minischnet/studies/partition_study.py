@@ -1,6 +1,7 @@
 """Abb. 4's open question, asked of many models: how does each split energy among its hydrogens?
 
-    python -m minischnet.studies.partition_study --out data/results/abb4_partition/partition.json MODEL.pt ...
+    python -m minischnet.studies.partition_study --out data/results/abb4_partition/partition.json
+        MODEL.pt ...
 
 The thesis summary's Abb. 4 puts the lowest hydrogen-probe potential of N-formylformamide beside
 the oxygens; our models disagree with each other: most put it beside the nitrogen and the N–H
@@ -8,18 +9,19 @@ hydrogen, the one trained on all 110,000 molecules puts its lowest patches at th
 potential is one more atom-wise term of eq. (3), so where it is low depends on how the model splits
 real molecules (``interpret.energy_by_partner``), which training alone decides. For each model this
 records, on the first ``--molecules`` QM9 test molecules, the mean atom-wise energy of hydrogens
-bonded to C, N and O, the gaps H(O) − H(C) and H(N) − H(C); on the probe shell (1.2 Å) around N-formylformamide, which atoms its lowest 3 % are
-nearest to (the tail) and the mean potential on each atom's patch of the shell (the whole picture:
-``interpret.mean_by_nearest``); and, with the N–H hydrogen removed, how low the potential lies at its
-vacancy (``interpret.rank_at``). Rows for several training-set sizes and seeds show whether the split
-is a property of the architecture and data or an accident of one run.
+bonded to C, N and O, the gaps H(O) − H(C) and H(N) − H(C); on the probe shell (1.2 Å) around
+N-formylformamide, which atoms its lowest 3 % are nearest to (the tail) and the mean potential on
+each atom's patch of the shell (the whole picture: ``interpret.mean_by_nearest``); and, with the N–H
+hydrogen removed, how low the potential lies at its vacancy (``interpret.rank_at``). Rows for
+several training-set sizes and seeds show whether the split is a property of the architecture and
+data or an accident of one run.
 
 The independent truth is quantum chemistry: GFN2-xTB (tblite) gives the energy of putting a hydrogen
 at each point of the same shell (``interpret.insertion_energy``; no masking, no relaxation), and it
 binds the hydrogen most strongly beside the oxygens, as the thesis says. Each row also records how
-well the model's masked probe potential, and its own insertion energy, follow GFN2-xTB's on the shell
-(Pearson and Spearman correlations over the points and over the eight patch means, and which atoms
-the lowest 3 % of its insertion energies lie next to).
+well the model's masked probe potential, and its own insertion energy, follow GFN2-xTB's on the
+shell (Pearson and Spearman correlations over the points and over the eight patch means, and which
+atoms the lowest 3 % of its insertion energies lie next to).
 """
 
 from __future__ import annotations
@@ -32,8 +34,15 @@ from pathlib import Path
 import numpy as np
 
 
-def partition_row(model, molecules, probe_molecule, distance: float = 1.2, points_per_atom: int = 300,
-                  reference=None, vacancy=None) -> dict:
+def partition_row(
+    model,
+    molecules,
+    probe_molecule,
+    distance: float = 1.2,
+    points_per_atom: int = 300,
+    reference=None,
+    vacancy=None,
+) -> dict:
     """One model's hydrogen split (eV) and where its probe minimum sits: a row of the study.
 
     ``reference``: insertion energies (eV) of a reference method on the same shell points
@@ -43,13 +52,23 @@ def partition_row(model, molecules, probe_molecule, distance: float = 1.2, point
     low the masked potential lies at the vacancy (``interpret.rank_at`` on the same kind of shell).
     """
     from ..calculator import Calculator
-    from ..interpret import (correlations, energy_by_partner, insertion_energy, local_potential, lowest_nearest,
-                             mean_by_nearest, probe_surface)
+    from ..interpret import (
+        correlations,
+        energy_by_partner,
+        insertion_energy,
+        local_potential,
+        lowest_nearest,
+        mean_by_nearest,
+        probe_surface,
+    )
 
     groups = energy_by_partner(model, molecules, "H")
     missing = {"C", "N", "O"} - set(groups)
     if missing:
-        raise ValueError(f"no hydrogen bonded to {', '.join(sorted(missing))} in these {len(molecules)} molecules: use more")
+        raise ValueError(
+            f"no hydrogen bonded to {', '.join(sorted(missing))} "
+            f"in these {len(molecules)} molecules: use more"
+        )
     mean = {partner: float(e.mean()) for partner, e in groups.items()}
     points = probe_surface(probe_molecule, distance=distance, points_per_atom=points_per_atom)
     potential = local_potential(model, probe_molecule, points, probe="H")
@@ -59,19 +78,26 @@ def partition_row(model, molecules, probe_molecule, distance: float = 1.2, point
     if reference is not None:
         reference = np.asarray(reference, dtype=np.float64)
         if reference.shape != potential.shape:
-            raise ValueError(f"reference has {reference.shape} values for {potential.shape[0]} shell points")
+            raise ValueError(
+                f"reference has {reference.shape} values for {potential.shape[0]} shell points"
+            )
         inserted = insertion_energy(Calculator(model), probe_molecule, points)
         reference_patches = mean_by_nearest(probe_molecule, points, reference)
         compared = {
             "masked_vs_reference": correlations(potential, reference),
-            "patch_means_vs_reference": correlations([patches[k] for k in reference_patches],
-                                                     list(reference_patches.values())),
+            "patch_means_vs_reference": correlations(
+                [patches[k] for k in reference_patches], list(reference_patches.values())
+            ),
             "insertion_vs_reference": correlations(inserted, reference),
             "insertion_lowest_3_percent_nearest": lowest_nearest(probe_molecule, points, inserted),
         }
     if vacancy is not None:
-        compared["vacancy"] = at_vacancy(lambda radical, points_r: local_potential(model, radical, points_r, probe="H"),
-                                         vacancy, distance, points_per_atom)
+        compared["vacancy"] = at_vacancy(
+            lambda radical, points_r: local_potential(model, radical, points_r, probe="H"),
+            vacancy,
+            distance,
+            points_per_atom,
+        )
     return {
         "n_train": info.get("n_train"),
         "seed": int(_option(info.get("command", ""), "--seed", "0")),
@@ -102,7 +128,9 @@ def at_vacancy(energies, vacancy, distance: float, points_per_atom: int) -> dict
     return rank_at(points, energies(radical, points), position)
 
 
-def reference_shell(probe_molecule, distance: float = 1.2, points_per_atom: int = 300, vacancy=None) -> dict:
+def reference_shell(
+    probe_molecule, distance: float = 1.2, points_per_atom: int = 300, vacancy=None
+) -> dict:
     """GFN2-xTB (tblite) insertion energies of a hydrogen on the probe shell: the study's truth.
 
     With ``vacancy`` = (molecule without one atom, where it was), also ``rank_at`` of GFN2-xTB's
@@ -115,14 +143,24 @@ def reference_shell(probe_molecule, distance: float = 1.2, points_per_atom: int 
     xtb = TBLite(method="GFN2-xTB", verbosity=0)
     points = probe_surface(probe_molecule, distance=distance, points_per_atom=points_per_atom)
     energies = insertion_energy(xtb, probe_molecule, points)
-    result = {"method": "GFN2-xTB (tblite), E(molecule + H) - E(molecule) - E(H), no relaxation",
-              "shell_distance": distance, "points_per_atom": points_per_atom, "n_points": len(points),
-              "min": float(energies.min()), "median": float(np.median(energies)), "max": float(energies.max()),
-              "lowest_3_percent_nearest": lowest_nearest(probe_molecule, points, energies),
-              "patch_means": mean_by_nearest(probe_molecule, points, energies)}
+    result = {
+        "method": "GFN2-xTB (tblite), E(molecule + H) - E(molecule) - E(H), no relaxation",
+        "shell_distance": distance,
+        "points_per_atom": points_per_atom,
+        "n_points": len(points),
+        "min": float(energies.min()),
+        "median": float(np.median(energies)),
+        "max": float(energies.max()),
+        "lowest_3_percent_nearest": lowest_nearest(probe_molecule, points, energies),
+        "patch_means": mean_by_nearest(probe_molecule, points, energies),
+    }
     if vacancy is not None:
-        result["vacancy"] = at_vacancy(lambda radical, points_r: insertion_energy(xtb, radical, points_r),
-                                       vacancy, distance, points_per_atom)
+        result["vacancy"] = at_vacancy(
+            lambda radical, points_r: insertion_energy(xtb, radical, points_r),
+            vacancy,
+            distance,
+            points_per_atom,
+        )
     return {**result, "energies": energies}
 
 
@@ -133,7 +171,9 @@ def _option(command: str, flag: str, default: str) -> str:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("models", nargs="+", help="model files (minischnet.load)")
     parser.add_argument("--out", type=Path, required=True, help="JSON file to write")
     parser.add_argument("--molecules", type=int, default=1000, help="QM9 test molecules to split")
@@ -147,25 +187,42 @@ def main(argv=None):
     mol, radical = data.n_formylformamide(qm9)
     vacancy = (radical, removed_position(mol, radical))
     reference = reference_shell(mol, vacancy=vacancy)
-    print(f"GFN2-xTB on the {reference['shell_distance']} Å shell: insertion energy {reference['min']:.2f} to "
-          f"{reference['max']:.2f} eV, lowest 3 % nearest to {reference['lowest_3_percent_nearest']}; "
-          f"without the N-H hydrogen: {reference['vacancy']}", flush=True)
+    print(
+        f"GFN2-xTB on the {reference['shell_distance']} Å shell: "
+        f"insertion energy {reference['min']:.2f} to {reference['max']:.2f} eV, "
+        f"lowest 3 % nearest to {reference['lowest_3_percent_nearest']}; "
+        f"without the N-H hydrogen: {reference['vacancy']}",
+        flush=True,
+    )
     rows = []
     for path in args.models:
-        row = {"model": str(path),
-               **partition_row(load(path), molecules, mol, reference=reference["energies"], vacancy=vacancy)}
+        row = {
+            "model": str(path),
+            **partition_row(
+                load(path), molecules, mol, reference=reference["energies"], vacancy=vacancy
+            ),
+        }
         rows.append(row)
-        print(f"{path}: N = {row['n_train']}, seed {row['seed']}, test MAE {row['test_energy_mae']:.4f} eV, "
-              f"H(O) - H(C) = {row['gap_O_minus_C']:+.3f} eV, H(N) - H(C) = {row['gap_N_minus_C']:+.3f} eV, "
-              f"lowest 3 % of the shell nearest to {row['lowest_3_percent_nearest']}, lowest patch "
-              f"{row['lowest_patch']}, masked potential vs "
-              f"GFN2-xTB: Pearson {row['masked_vs_reference']['pearson']:+.2f}; vacancy {row['vacancy']}", flush=True)
+        print(
+            f"{path}: N = {row['n_train']}, seed {row['seed']}, "
+            f"test MAE {row['test_energy_mae']:.4f} eV, "
+            f"H(O) - H(C) = {row['gap_O_minus_C']:+.3f} eV, "
+            f"H(N) - H(C) = {row['gap_N_minus_C']:+.3f} eV, "
+            f"lowest 3 % of the shell nearest to {row['lowest_3_percent_nearest']}, lowest patch "
+            f"{row['lowest_patch']}, masked potential vs "
+            f"GFN2-xTB: Pearson {row['masked_vs_reference']['pearson']:+.2f}; "
+            f"vacancy {row['vacancy']}",
+            flush=True,
+        )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     argv = sys.argv[1:] if argv is None else argv
-    result = {"command": "python -m minischnet.studies.partition_study " + " ".join(argv),
-              "molecules": f"the first {args.molecules} of qm9_split('test')",
-              "n_molecules": args.molecules,
-              "reference": {k: v for k, v in reference.items() if k != "energies"}, "rows": rows}
+    result = {
+        "command": "python -m minischnet.studies.partition_study " + " ".join(argv),
+        "molecules": f"the first {args.molecules} of qm9_split('test')",
+        "n_molecules": args.molecules,
+        "reference": {k: v for k, v in reference.items() if k != "energies"},
+        "rows": rows,
+    }
     args.out.write_text(json.dumps(result, indent=1) + "\n")
 
 

@@ -29,7 +29,16 @@ VARIANTS = {
     "read-out SiLU": ["--output-activation", "silu"],
     "read-out tanh": ["--output-activation", "tanh"],
 }
-FIELDS = ["variant", "seed", "test_mae_eV", "epochs", "finished", "wall_seconds", "machine", "command"]
+FIELDS = [
+    "variant",
+    "seed",
+    "test_mae_eV",
+    "epochs",
+    "finished",
+    "wall_seconds",
+    "machine",
+    "command",
+]
 
 
 def slug(name: str) -> str:
@@ -43,12 +52,16 @@ def read_rows(path: Path) -> dict:
 
 def write_rows(path: Path, rows: dict) -> None:
     order = list(VARIANTS)
-    keys = sorted(rows, key=lambda k: (order.index(k[0]) if k[0] in order else len(order), int(k[1])))
+    keys = sorted(
+        rows, key=lambda k: (order.index(k[0]) if k[0] in order else len(order), int(k[1]))
+    )
     write_csv(path, FIELDS, [rows[k] for k in keys])
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out", type=Path, default=Path("data/results/schnet_variants"))
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
@@ -66,10 +79,37 @@ def main(argv=None):
                 continue
             run_dir = args.out / "runs" / f"{slug(name)}_seed{seed}"
             options = [
-                "--data", "qm9", "--run-dir", str(run_dir), "--model", "schnet", "--interactions", str(args.interactions),
-                "--features", str(args.features), "--n-train", str(args.n_train), "--n-val", "1000", "--rho", "inf",
-                "--batch-size", "32", "--lr", "1e-3", "--lr-patience", "10", "--early-stopping", str(args.epochs),
-                "--epochs", str(args.epochs), "--seed", str(seed), "--device", args.device, *VARIANTS[name],
+                "--data",
+                "qm9",
+                "--run-dir",
+                str(run_dir),
+                "--model",
+                "schnet",
+                "--interactions",
+                str(args.interactions),
+                "--features",
+                str(args.features),
+                "--n-train",
+                str(args.n_train),
+                "--n-val",
+                "1000",
+                "--rho",
+                "inf",
+                "--batch-size",
+                "32",
+                "--lr",
+                "1e-3",
+                "--lr-patience",
+                "10",
+                "--early-stopping",
+                str(args.epochs),
+                "--epochs",
+                str(args.epochs),
+                "--seed",
+                str(seed),
+                "--device",
+                args.device,
+                *VARIANTS[name],
             ]
             result = train_in_process(options)
             rows = read_rows(csv_path)

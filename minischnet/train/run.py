@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
@@ -26,43 +25,112 @@ from .trainer import DEFAULT_RHO, TrainConfig, Trainer, evaluate
 
 def add_train_arguments(t):
     """The options of ``python -m minischnet train`` (``--help`` shows each default)."""
-    t.add_argument("--data", required=True,
-                   help="qm9, c20, materials, or a file ASE reads (extxyz, db, ...) with energies")
-    t.add_argument("--run-dir", required=True, help="checkpoints, history and the final model go here")
-    t.add_argument("--model", choices=sorted(MODEL_CLASSES), default="schnet")
+    t.add_argument(
+        "--data",
+        required=True,
+        help="qm9, c20, materials, or a file ASE reads (extxyz, db, ...) with energies",
+    )
+    t.add_argument(
+        "--run-dir", required=True, help="checkpoints, history and the final model go here"
+    )
+    t.add_argument("--model", choices=sorted(MODEL_CLASSES), default="schnet", help="architecture")
     t.add_argument("--features", type=int, default=128, help="F, features per atom")
     t.add_argument("--interactions", type=int, default=3, help="T, refinement steps (1)")
-    t.add_argument("--rbf", type=int, default=25, help="Gaussians of the radial basis over [0, cutoff]")
+    t.add_argument(
+        "--rbf", type=int, default=25, help="Gaussians of the radial basis over [0, cutoff]"
+    )
     t.add_argument("--cutoff", type=float, default=5.0, help="Å")
     t.add_argument("--factors", type=int, default=None, help="DTNN factor space (None: --features)")
-    t.add_argument("--rho", type=float, default=None,
-                   help="energy weight in loss (6), 1/eV^2 x (eV/Å)^2; 'inf' trains on energies alone "
-                        "(None: 0.1 for data with forces, inf for data without)")
+    t.add_argument(
+        "--rho",
+        type=float,
+        default=None,
+        help="weight of the energy term of loss (6), Å^-2; 'inf' trains on energies alone "
+        "(None: 0.1 for data with forces, inf for data without)",
+    )
     t.add_argument("--lr", type=float, default=1e-3, help="Adam's learning rate at the start")
     t.add_argument("--batch-size", type=int, default=32, help="structures per step")
-    t.add_argument("--epochs", type=int, default=1000,
-                   help="at most this many epochs (an epoch of C20, 19,000 structures, 128 features: "
-                        "about 100 s on 2 CPU cores; of QM9 at N = 110,000, 64 features: about 50 s)")
-    t.add_argument("--lr-patience", type=int, default=10, help="epochs without improvement before lr is halved")
-    t.add_argument("--early-stopping", type=int, default=30, help="epochs without improvement before stopping")
-    t.add_argument("--ema", type=float, default=0.0,
-                   help="moving average of the weights, e.g. 0.999; validation and the saved model use it (0: off)")
-    t.add_argument("--atomref", choices=["fit", "free", "none"], default="fit",
-                   help="element references subtracted before the per-atom mean/std: least squares on the training "
-                        "split, the free-atom energies (QM9: the network learns atomization energies), or none")
-    t.add_argument("--max-hours", type=float, default=math.inf, help="stop after this wall time; run again to resume")
-    t.add_argument("--n-train", type=int, default=None,
-                   help="training structures (None: all that are left; QM9: the nested subset of this size)")
-    t.add_argument("--n-val", type=int, default=None, help="validation structures (None: 5 %% of the data; QM9 all)")
-    t.add_argument("--test-fraction", type=float, default=0.1, help="for a user's file: held-out share")
-    t.add_argument("--seed", type=int, default=0, help="initial weights, split of a file, order of the batches")
+    t.add_argument(
+        "--epochs",
+        type=int,
+        default=1000,
+        help="at most this many epochs (an epoch of C20, 19,000 structures, 128 features: "
+        "about 100 s on 2 CPU cores; of QM9 at N = 110,000, 64 features: about 50 s)",
+    )
+    t.add_argument(
+        "--lr-patience", type=int, default=10, help="epochs without improvement before lr is halved"
+    )
+    t.add_argument(
+        "--early-stopping", type=int, default=30, help="epochs without improvement before stopping"
+    )
+    t.add_argument(
+        "--ema",
+        type=float,
+        default=0.0,
+        help=(
+            "moving average of the weights, e.g. 0.999; "
+            "validation and the saved model use it (0: off)"
+        ),
+    )
+    t.add_argument(
+        "--atomref",
+        choices=["fit", "free", "none"],
+        default="fit",
+        help=(
+            "element references subtracted before the per-atom mean/std: least squares on the "
+            "training split, the free-atom energies (QM9: the network learns atomization "
+            "energies), or none"
+        ),
+    )
+    t.add_argument(
+        "--max-hours",
+        type=float,
+        default=math.inf,
+        help="stop after this wall time; run again to resume",
+    )
+    t.add_argument(
+        "--n-train",
+        type=int,
+        default=None,
+        help="training structures (None: all that are left; QM9: the nested subset of this size)",
+    )
+    t.add_argument(
+        "--n-val",
+        type=int,
+        default=None,
+        help="validation structures (None: 5 %% of the data; QM9 all)",
+    )
+    t.add_argument(
+        "--test-fraction", type=float, default=0.1, help="for a user's file: held-out share"
+    )
+    t.add_argument(
+        "--seed", type=int, default=0, help="initial weights, split of a file, order of the batches"
+    )
     t.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 or auto")
-    t.add_argument("--dtype", choices=["float32", "float64"], default="float32")
-    v = t.add_argument_group("SchNet implementation choices (tutorial 4; defaults are the thesis's)")
-    v.add_argument("--rbf-width", type=float, default=None, help="Gaussian width in Å (None: their spacing)")
+    t.add_argument(
+        "--dtype",
+        choices=["float32", "float64"],
+        default="float32",
+        help="of weights and arithmetic",
+    )
+    v = t.add_argument_group(
+        "SchNet implementation choices (tutorial 4; defaults are the thesis's)"
+    )
+    v.add_argument(
+        "--rbf-width", type=float, default=None, help="Gaussian width in Å (None: their spacing)"
+    )
     v.add_argument("--no-cosine-cutoff", action="store_true", help="hard cut of the filters at r_c")
-    v.add_argument("--no-filter-activation", action="store_true", help="no ssp after the filter network's 2nd layer")
-    v.add_argument("--output-activation", choices=["ssp", "silu", "tanh"], default="ssp")
+    v.add_argument(
+        "--no-filter-activation",
+        action="store_true",
+        help="no ssp after the filter network's 2nd layer",
+    )
+    v.add_argument(
+        "--output-activation",
+        choices=["ssp", "silu", "tanh"],
+        default="ssp",
+        help="activation of the read-out network",
+    )
     return t
 
 
@@ -84,29 +152,52 @@ def dataset_and_split(args):
         n_val = args.n_val or n // 20
         n_train = min(args.n_train or n - n_val, n - n_val)
         both = data.AtomsDataset(
-            np.concatenate([train_set.Z, test_set.Z]), np.concatenate([train_set.R, test_set.R]),
+            np.concatenate([train_set.Z, test_set.Z]),
+            np.concatenate([train_set.R, test_set.R]),
             np.concatenate([train_set.start, train_set.start[-1] + test_set.start[1:]]),
-            np.concatenate([train_set.energy, test_set.energy]), np.concatenate([train_set.forces, test_set.forces]),
+            np.concatenate([train_set.energy, test_set.energy]),
+            np.concatenate([train_set.forces, test_set.forces]),
             name="C20 GFN2-xTB",
         )
         return both, perm[n_val : n_val + n_train], perm[:n_val], np.arange(n, n + len(test_set))
-    ds = data.materials() if args.data == "materials" else data.AtomsDataset.read(args.data, require_energy=True)
+    ds = (
+        data.materials()
+        if args.data == "materials"
+        else data.AtomsDataset.read(args.data, require_energy=True)
+    )
     perm = rng.permutation(len(ds))
     n_test = int(round(args.test_fraction * len(ds)))
     n_val = args.n_val or max(1, int(round(0.05 * len(ds))))
     rest = perm[n_test + n_val :]
-    return ds, rest[: args.n_train] if args.n_train else rest, perm[n_test : n_test + n_val], perm[:n_test]
+    return (
+        ds,
+        rest[: args.n_train] if args.n_train else rest,
+        perm[n_test : n_test + n_val],
+        perm[:n_test],
+    )
 
 
 def build_model(args):
     """The untrained model that --model, --features, ... describe."""
-    common = dict(n_features=args.features, n_interactions=args.interactions, n_rbf=args.rbf, cutoff=args.cutoff)
-    variant = dict(rbf_width=args.rbf_width, cosine_cutoff=not args.no_cosine_cutoff,
-                   filter_activation=not args.no_filter_activation, output_activation=args.output_activation)
+    common = dict(
+        n_features=args.features,
+        n_interactions=args.interactions,
+        n_rbf=args.rbf,
+        cutoff=args.cutoff,
+    )
+    variant = dict(
+        rbf_width=args.rbf_width,
+        cosine_cutoff=not args.no_cosine_cutoff,
+        filter_activation=not args.no_filter_activation,
+        output_activation=args.output_activation,
+    )
     SchNet = MODEL_CLASSES["schnet"]
     if args.model == "dtnn":
         if variant != SchNet.VARIANT_DEFAULTS:
-            raise ValueError("the SchNet implementation choices (--rbf-width, --no-cosine-cutoff, ...) do not apply to DTNN")
+            raise ValueError(
+                "the SchNet implementation choices (--rbf-width, --no-cosine-cutoff, ...) "
+                "do not apply to DTNN"
+            )
         model = MODEL_CLASSES["dtnn"](**common, n_factors=args.factors)
     else:
         model = MODEL_CLASSES[args.model](**common, **variant)
@@ -114,10 +205,15 @@ def build_model(args):
 
 
 def run(args, argv=None):
-    """One training run from parsed ``add_train_arguments`` options; ``argv`` is recorded as its command."""
+    """One training run from parsed ``add_train_arguments`` options; ``argv`` is recorded as its
+    command."""
 
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else torch.device(args.device)
+    device = (
+        torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if args.device == "auto"
+        else torch.device(args.device)
+    )
     if distributed:
         torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")
         if device.type == "cuda":
@@ -129,12 +225,21 @@ def run(args, argv=None):
         args.rho = DEFAULT_RHO if ds.forces is not None else math.inf
     model = build_model(args).to(device)
     config = TrainConfig(
-        rho=args.rho, lr=args.lr, batch_size=args.batch_size, max_epochs=args.epochs, lr_patience=args.lr_patience,
-        early_stopping=args.early_stopping, seed=args.seed, max_seconds=args.max_hours * 3600,
-        ema_decay=args.ema, atomref=args.atomref,
+        rho=args.rho,
+        lr=args.lr,
+        batch_size=args.batch_size,
+        max_epochs=args.epochs,
+        lr_patience=args.lr_patience,
+        early_stopping=args.early_stopping,
+        seed=args.seed,
+        max_seconds=args.max_hours * 3600,
+        ema_decay=args.ema,
+        atomref=args.atomref,
     )
     run_dir = Path(args.run_dir)
-    command = "python -m minischnet " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
+    command = "python -m minischnet " + " ".join(
+        shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv)
+    )
     start = time.time()
     trainer = Trainer(model, ds, train, val, config, run_dir, distributed=distributed)
     first_epoch = trainer.epoch
@@ -145,38 +250,66 @@ def run(args, argv=None):
         load_checkpoint(run_dir / "best.pt", model)
         errors = evaluate(model, ds, test, forces=ds.forces is not None)
         result = dict(
-            data=args.data, architecture=args.model, n_train=len(train), n_val=len(val), n_test=len(test),
-            test_energy_mae=errors["energy_mae"], test_energy_mae_per_atom=errors["energy_mae_per_atom"],
+            data=args.data,
+            architecture=args.model,
+            n_train=len(train),
+            n_val=len(val),
+            n_test=len(test),
+            test_energy_mae=errors["energy_mae"],
+            test_energy_mae_per_atom=errors["energy_mae_per_atom"],
             test_force_mae=errors.get("force_mae"),
-            epochs=trainer.epoch, finished=trainer.finished, wall_seconds_this_call=time.time() - start,
-            wall_seconds_total=float(np.sum(history.seconds)), device=str(device),
-            machine=f"{platform.machine()}, {os.cpu_count()} cores" + (f", {torch.cuda.get_device_name(device)}" if device.type == "cuda" else ""),
-            torch=torch.__version__, command=command, hyperparameters=vars(args),
+            epochs=trainer.epoch,
+            finished=trainer.finished,
+            wall_seconds_this_call=time.time() - start,
+            wall_seconds_total=float(np.sum(history.seconds)),
+            device=str(device),
+            machine=f"{platform.machine()}, {os.cpu_count()} cores"
+            + (f", {torch.cuda.get_device_name(device)}" if device.type == "cuda" else ""),
+            torch=torch.__version__,
+            command=command,
+            hyperparameters=vars(args),
             elements=[chemical_symbols[z] for z in np.unique(ds.Z)],
         )
         if trainer.epoch == first_epoch and (run_dir / "result.json").exists():
-            # this call trained nothing (e.g. --max-hours 0): the model was trained by the earlier command
+            # this call trained nothing (e.g. --max-hours 0): the model was trained by the earlier
+            # command
             result["rewritten_by"] = command
             result["command"] = json.loads((run_dir / "result.json").read_text())["command"]
-        save(model, run_dir / "model.pt", **{k: v for k, v in result.items() if k != "hyperparameters"}, split=dict(
-            train=np.asarray(train).tolist() if args.data != "qm9" else f"qm9_split('train', {len(train)})",
-            test="qm9_split('test')" if args.data == "qm9" else np.asarray(test).tolist()))
+        save(
+            model,
+            run_dir / "model.pt",
+            **{k: v for k, v in result.items() if k != "hyperparameters"},
+            split=dict(
+                train=np.asarray(train).tolist()
+                if args.data != "qm9"
+                else f"qm9_split('train', {len(train)})",
+                test="qm9_split('test')" if args.data == "qm9" else np.asarray(test).tolist(),
+            ),
+        )
         with atomic_write(run_dir / "result.json", "w") as f:  # learning-curve runners read it
             json.dump(result, f, indent=1)
-        print(json.dumps({k: result[k] for k in ("test_energy_mae", "test_force_mae", "epochs", "finished")}))
+        print(
+            json.dumps(
+                {k: result[k] for k in ("test_energy_mae", "test_force_mae", "epochs", "finished")}
+            )
+        )
     if distributed:
         torch.distributed.destroy_process_group()
 
 
 def ship(run_dir, path, note=None) -> dict:
-    """Copy ``run_dir/model.pt`` (written when a run stops) to ``path``, plus ``path.json`` describing it.
+    """Copy ``run_dir/model.pt`` (written when a run stops) to ``path``, plus ``path.json``
+    describing it.
 
     The JSON holds what ``minischnet.load(path).info`` holds (hyperparameters, training command,
     split, test errors, epochs, wall time, machine), readable without torch.
     """
     source = Path(run_dir) / "model.pt"
     if not source.exists():
-        raise FileNotFoundError(f"{source} is missing: run the training command again (--max-hours 0 writes it from best.pt)")
+        raise FileNotFoundError(
+            f"{source} is missing: run the training command again "
+            f"(--max-hours 0 writes it from best.pt)"
+        )
     model = load(source)
     info = {k: v for k, v in model.info.items() if k not in ("kind", "dtype", "hyperparameters")}
     if note:
@@ -186,7 +319,11 @@ def ship(run_dir, path, note=None) -> dict:
     description = dict(load(path).info)
     split = description.get("split")
     if isinstance(split, dict) and not all(isinstance(v, str) for v in split.values()):
-        description["split"] = {k: v if isinstance(v, str) else f"{len(v)} indices, in the .pt file: minischnet.load(path).info['split']['{k}']"
-                                for k, v in split.items()}
+        description["split"] = {
+            k: v
+            if isinstance(v, str)
+            else f"{len(v)} indices, in the .pt file: minischnet.load(path).info['split']['{k}']"
+            for k, v in split.items()
+        }
     path.with_suffix(".json").write_text(json.dumps(description, indent=1, default=str))
     return description

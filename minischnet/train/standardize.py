@@ -34,15 +34,26 @@ def fit_output_scale(dataset, train_indices, max_z: int, atomref="fit"):
     np.add.at(composition, (structure, sub.Z), 1.0)
     if isinstance(atomref, str):
         if atomref not in ("fit", "none"):
-            raise ValueError(f"atomref must be 'fit', 'none' or an array of references, got {atomref!r}")
-        atomref = np.linalg.lstsq(composition, sub.energy, rcond=None)[0] if atomref == "fit" else np.zeros(max_z + 1)
+            raise ValueError(
+                f"atomref must be 'fit', 'none' or an array of references, got {atomref!r}"
+            )
+        atomref = (
+            np.linalg.lstsq(composition, sub.energy, rcond=None)[0]
+            if atomref == "fit"
+            else np.zeros(max_z + 1)
+        )
     else:
         atomref = np.asarray(atomref, dtype=np.float64)
         if atomref.shape != (max_z + 1,):
-            raise ValueError(f"atomref has shape {atomref.shape}, expected ({max_z + 1},): one per element number 0..max_z")
+            raise ValueError(
+                f"atomref has shape {atomref.shape}, expected ({max_z + 1},): "
+                f"one per element number 0..max_z"
+            )
         missing = np.setdiff1d(np.unique(sub.Z), np.flatnonzero(atomref))
         if len(missing):
-            raise ValueError(f"atomref has no (or a zero) reference for element numbers {missing.tolist()}")
+            raise ValueError(
+                f"atomref has no (or a zero) reference for element numbers {missing.tolist()}"
+            )
     residual_per_atom = (sub.energy - composition @ atomref) / counts
     std = float(residual_per_atom.std())
     return atomref, float(residual_per_atom.mean()), std if std > 1e-12 else 1.0

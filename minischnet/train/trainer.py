@@ -31,7 +31,6 @@ from ..nn.registry import load, load_checkpoint, save_checkpoint
 from .loss import energy_force_loss, loss_per_structure
 from .standardize import apply_output_scale, fit_output_scale
 
-
 #: the energy weight of loss (6) that the shipped C20 model was trained with
 DEFAULT_RHO = 0.1
 
@@ -49,8 +48,12 @@ class TrainConfig:
     clip_grad_norm: float = 10.0
     seed: int = 0
     max_seconds: float = math.inf  # wall-clock budget for this call of fit(); resume continues
-    atomref: str = "fit"  # "fit" (least squares), "free" (the data set's free-atom energies), "none"
-    ema_decay: float = 0.0  # 0: no moving average of the weights; e.g. 0.999 averages about 1000 steps
+    atomref: str = (
+        "fit"  # "fit" (least squares), "free" (the data set's free-atom energies), "none"
+    )
+    ema_decay: float = (
+        0.0  # 0: no moving average of the weights; e.g. 0.999 averages about 1000 steps
+    )
 
     @property
     def energy_only(self) -> bool:
@@ -69,18 +72,31 @@ class History:
 
 
 class Trainer:
-    def __init__(self, model, dataset, train_indices, val_indices, config: TrainConfig | None = None,
-                 run_dir: str | Path | None = None, device=None, distributed: bool = False):
+    def __init__(
+        self,
+        model,
+        dataset,
+        train_indices,
+        val_indices,
+        config: TrainConfig | None = None,
+        run_dir: str | Path | None = None,
+        device=None,
+        distributed: bool = False,
+    ):
         self.config = config or TrainConfig()
         if dataset.energy is None:
             raise ValueError(f"{dataset.name} has no energies: training needs them")
         if not self.config.energy_only and dataset.forces is None:
-            raise ValueError(f"{dataset.name} has no forces: train with rho=math.inf (energies only)")
+            raise ValueError(
+                f"{dataset.name} has no forces: train with rho=math.inf (energies only)"
+            )
         if len(train_indices) == 0 or len(val_indices) == 0:
             raise ValueError("training and validation sets must not be empty")
         overlap = np.intersect1d(train_indices, val_indices)
         if len(overlap):
-            raise ValueError(f"{len(overlap)} structures are in both the training and the validation set")
+            raise ValueError(
+                f"{len(overlap)} structures are in both the training and the validation set"
+            )
         self.model = model.to(device) if device is not None else model
         # Own copies of the two parts: pair lists are then built for these structures only.
         self.train_set, self.val_set = dataset.subset(train_indices), dataset.subset(val_indices)
@@ -106,15 +122,21 @@ class Trainer:
             refs = self.config.atomref
             if refs == "free":
                 if getattr(dataset, "free_atom_energies", None) is None:
-                    raise ValueError(f"atomref='free' needs free-atom energies, and {dataset.name} has none (QM9 has)")
+                    raise ValueError(
+                        f"atomref='free' needs free-atom energies, "
+                        f"and {dataset.name} has none (QM9 has)"
+                    )
                 refs = dataset.free_atom_energies[: self.model.max_z + 1]
-            scale = fit_output_scale(self.train_set, np.arange(len(self.train_set)), self.model.max_z, refs)
+            scale = fit_output_scale(
+                self.train_set, np.arange(len(self.train_set)), self.model.max_z, refs
+            )
             apply_output_scale(self.model, *scale)
         if distributed:  # every process starts from rank 0's weights
             for tensor in self.model.state_dict().values():
                 torch.distributed.broadcast(tensor, src=0)
         if self.config.ema_decay > 0:
-            # the average starts at the current weights (also when a run without one is resumed with one)
+            # the average starts at the current weights (also when a run without one is resumed
+            # with one)
             self.ema = [p.detach().clone() for p in self.model.parameters()]
             if saved_ema is not None:
                 for e, saved in zip(self.ema, saved_ema):
@@ -123,9 +145,15 @@ class Trainer:
     # -- state ----------------------------------------------------------------------------------
     def state(self) -> dict:
         return dict(
-            model=self.model.state_dict(), optimizer=self.optimizer.state_dict(), scheduler=self.scheduler.state_dict(),
-            epoch=self.epoch, best_mae=self.best_mae, epochs_since_best=self.epochs_since_best,
-            history=asdict(self.history), config=asdict(self.config), ema=self.ema,
+            model=self.model.state_dict(),
+            optimizer=self.optimizer.state_dict(),
+            scheduler=self.scheduler.state_dict(),
+            epoch=self.epoch,
+            best_mae=self.best_mae,
+            epochs_since_best=self.epochs_since_best,
+            history=asdict(self.history),
+            config=asdict(self.config),
+            ema=self.ema,
             val_fingerprint=self.val_fingerprint,
         )
 
@@ -133,34 +161,49 @@ class Trainer:
         state = load_checkpoint(self.run_dir / "checkpoint.pt", self.model)
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
-        self.epoch, self.best_mae, self.epochs_since_best = state["epoch"], state["best_mae"], state["epochs_since_best"]
+        self.epoch, self.best_mae, self.epochs_since_best = (
+            state["epoch"],
+            state["best_mae"],
+            state["epochs_since_best"],
+        )
         history = state["history"]
-        history.setdefault("val_loss", [math.nan] * len(history["epoch"]))  # checkpoints from before val_loss
+        history.setdefault(
+            "val_loss", [math.nan] * len(history["epoch"])
+        )  # checkpoints from before val_loss
         self.history = History(**history)
         saved_config = state.get("config", {})
         saved_atomref = saved_config.get("atomref", "fit")
         if saved_atomref != self.config.atomref:
             # the output scale is fitted once, at the start; a resumed run keeps the one it has
-            raise ValueError(f"{self.run_dir} was started with atomref={saved_atomref!r} (--atomref {saved_atomref}), "
-                             f"not {self.config.atomref!r}: resume it the same way, or use a new run dir")
+            raise ValueError(
+                f"{self.run_dir} was started with atomref={saved_atomref!r} "
+                f"(--atomref {saved_atomref}), "
+                f"not {self.config.atomref!r}: resume it the same way, or use a new run dir"
+            )
         started_with = saved_config.get("lr", self.config.lr)
         if self.config.lr != started_with:
-            # A different --lr on resume is a manual decay (or raise): it applies from this epoch on, and
-            # the checkpoint records it, so resuming again with the same --lr changes nothing more.
+            # A different --lr on resume is a manual decay (or raise): it applies from this epoch
+            # on, and the checkpoint records it, so resuming again with the same --lr changes
+            # nothing more.
             current = self.optimizer.param_groups[0]["lr"]
             for group in self.optimizer.param_groups:
                 group["lr"] = self.config.lr
-            print(f"resumed at epoch {self.epoch}: learning rate {current:.3g} -> {self.config.lr:.3g} "
-                  f"(this run was last started with lr {started_with:.3g})", flush=True)
+            print(
+                f"resumed at epoch {self.epoch}: "
+                f"learning rate {current:.3g} -> {self.config.lr:.3g} "
+                f"(this run was last started with lr {started_with:.3g})",
+                flush=True,
+            )
         if state.get("val_fingerprint") != self.val_fingerprint:
             self._rescore_best()
         return state.get("ema")
 
     def _rescore_best(self):
         """The run goes on with another validation score (other structures, another rho, or one its
-        checkpoint did not record). The best score so far and the plateau and early-stopping counters
-        were measured with the old one: score best.pt with the new one, and if that differs from the
-        recorded best (beyond float noise between devices), take it and restart both counters."""
+        checkpoint did not record). The best score so far and the plateau and early-stopping
+        counters were measured with the old one: score best.pt with the new one, and if that
+        differs from the recorded best (beyond float noise between devices), take it and restart
+        both counters."""
         best_path = self.run_dir / "best.pt"
         if not best_path.exists():
             return
@@ -169,21 +212,32 @@ class Trainer:
         score = mae["energy_mae"] if self.config.energy_only else mae["loss"]
         if math.isclose(score, self.best_mae, rel_tol=1e-4):
             return  # the same score as recorded: nothing changed but the bookkeeping
-        print(f"resumed at epoch {self.epoch} with another validation score: best.pt scores {score:.6g} "
-              f"(was {self.best_mae:.6g}); the plateau and early-stopping counters restart", flush=True)
+        print(
+            f"resumed at epoch {self.epoch} with another validation score: "
+            f"best.pt scores {score:.6g} "
+            f"(was {self.best_mae:.6g}); the plateau and early-stopping counters restart",
+            flush=True,
+        )
         self.best_mae, self.epochs_since_best = score, 0
         self.scheduler.best, self.scheduler.num_bad_epochs = score, 0
 
     def _save(self, name):
         if self.run_dir is not None and self.rank == 0:
-            save_checkpoint(self.run_dir / name, self.model, **{k: v for k, v in self.state().items() if k != "model"})
+            save_checkpoint(
+                self.run_dir / name,
+                self.model,
+                **{k: v for k, v in self.state().items() if k != "model"},
+            )
 
     # -- the loop -------------------------------------------------------------------------------
     @property
     def finished(self) -> bool:
         c = self.config
-        return (self.epoch >= c.max_epochs or self.epochs_since_best >= c.early_stopping
-                or self.optimizer.param_groups[0]["lr"] < c.min_lr)
+        return (
+            self.epoch >= c.max_epochs
+            or self.epochs_since_best >= c.early_stopping
+            or self.optimizer.param_groups[0]["lr"] < c.min_lr
+        )
 
     def epoch_order(self, epoch: int) -> np.ndarray:
         """The training structures of ``epoch`` in their order: a function of (seed, epoch) only."""
@@ -194,12 +248,22 @@ class Trainer:
         self.model.train()
         order = self.epoch_order(self.epoch)
         batches = [order[k : k + c.batch_size] for k in range(0, len(order), c.batch_size)]
-        total, bar = 0.0, progress(batches, quiet=self.rank != 0 or len(batches) < 20, desc=f"epoch {self.epoch + 1}", leave=False)
+        total, bar = (
+            0.0,
+            progress(
+                batches,
+                quiet=self.rank != 0 or len(batches) < 20,
+                desc=f"epoch {self.epoch + 1}",
+                leave=False,
+            ),
+        )
         for indices in bar:
             mine = indices[self.rank :: self.world]  # each process takes its share of the batch
             self.optimizer.zero_grad(set_to_none=False)
             if len(mine):
-                batch = self.train_set.batch(mine, self.model.cutoff).to(self.model.device, self.model.dtype)
+                batch = self.train_set.batch(mine, self.model.cutoff).to(
+                    self.model.device, self.model.dtype
+                )
                 # the loss of the whole batch is the size-weighted mean of the shares
                 loss = self.loss(batch) * (len(mine) * self.world / len(indices))
                 loss.backward()
@@ -217,7 +281,9 @@ class Trainer:
             self.optimizer.step()
             if self.ema is not None:  # ema <- ema + (1 - decay) (w - ema)
                 with torch.no_grad():
-                    torch._foreach_lerp_(self.ema, [p.detach() for p in self.model.parameters()], 1.0 - c.ema_decay)
+                    torch._foreach_lerp_(
+                        self.ema, [p.detach() for p in self.model.parameters()], 1.0 - c.ema_decay
+                    )
             total += loss.item() * len(indices) / self.world
             bar.set_postfix(loss=f"{loss.item():.4g}")
         return total / len(order)
@@ -245,12 +311,19 @@ class Trainer:
 
     def fit(self) -> History:
         start = time.time()
-        bar = progress(total=self.config.max_epochs, initial=self.epoch, desc="training", quiet=self.rank != 0)
+        bar = progress(
+            total=self.config.max_epochs, initial=self.epoch, desc="training", quiet=self.rank != 0
+        )
         while not self.finished and time.time() - start < self.config.max_seconds:
             t0 = time.time()
             train_loss = self.train_epoch()
             with self.averaged_weights():
-                mae = evaluate(self.model, self.val_set, forces=not self.config.energy_only, rho=self.config.rho)
+                mae = evaluate(
+                    self.model,
+                    self.val_set,
+                    forces=not self.config.energy_only,
+                    rho=self.config.rho,
+                )
             score = mae["energy_mae"] if self.config.energy_only else mae["loss"]
             self.epoch += 1
             self.scheduler.step(score)
@@ -258,12 +331,17 @@ class Trainer:
             self.best_mae = min(self.best_mae, score)
             self.epochs_since_best = 0 if improved else self.epochs_since_best + 1
             h = self.history
-            h.epoch.append(self.epoch); h.train_loss.append(train_loss); h.val_energy_mae.append(mae["energy_mae"])
+            h.epoch.append(self.epoch)
+            h.train_loss.append(train_loss)
+            h.val_energy_mae.append(mae["energy_mae"])
             h.val_force_mae.append(mae.get("force_mae", math.nan))
-            h.val_loss.append(mae.get("loss", math.nan)); h.lr.append(self.optimizer.param_groups[0]["lr"])
+            h.val_loss.append(mae.get("loss", math.nan))
+            h.lr.append(self.optimizer.param_groups[0]["lr"])
             h.seconds.append(time.time() - t0)
             if improved:
-                with self.averaged_weights():  # the model worth keeping is the one that was validated
+                with (
+                    self.averaged_weights()
+                ):  # the model worth keeping is the one that was validated
                     self._save("best.pt")
             self._save("checkpoint.pt")
             bar.update(1)
@@ -283,18 +361,28 @@ def fingerprint(dataset) -> str:
     return digest.hexdigest()[:16]
 
 
-def evaluate(model, dataset, indices=None, batch_size: int = 100, forces: bool = True, rho: float | None = None) -> dict:
-    """Mean absolute errors on ``indices`` (all by default): energy (eV per structure, and per atom: the
-    mean of |E - Ê| / n_atoms), forces (eV/Å per component).
+def evaluate(
+    model,
+    dataset,
+    indices=None,
+    batch_size: int = 100,
+    forces: bool = True,
+    rho: float | None = None,
+) -> dict:
+    """Mean absolute errors on ``indices`` (all by default): energy (eV per structure, and per
+    atom: the mean of |E - Ê| / n_atoms), forces (eV/Å per component).
 
-    With forces and a finite ``rho`` also ``loss``: loss (6) with that rho, as a mean over the structures.
+    With forces and a finite ``rho`` also ``loss``: loss (6) with that rho, as a mean over the
+    structures.
     """
     was_training = model.training
     model.eval()
     e_err, e_per_atom, f_err, losses = [], [], [], []
     indices = np.arange(len(dataset)) if indices is None else np.asarray(indices)
     for k in range(0, len(indices), batch_size):
-        batch = dataset.batch(indices[k : k + batch_size], model.cutoff).to(model.device, model.dtype)
+        batch = dataset.batch(indices[k : k + batch_size], model.cutoff).to(
+            model.device, model.dtype
+        )
         if forces and batch.forces is not None:
             E, F = model.energy_and_forces(batch)
             f_err.append((F - batch.forces).detach().abs().flatten().double().cpu().numpy())
@@ -306,8 +394,10 @@ def evaluate(model, dataset, indices=None, batch_size: int = 100, forces: bool =
         e_err.append((E - batch.energy).abs().detach().cpu().double().numpy())
         e_per_atom.append(e_err[-1] / batch.n_atoms.cpu().double().numpy())
     model.train(was_training)
-    out = {"energy_mae": float(np.concatenate(e_err).mean()),
-           "energy_mae_per_atom": float(np.concatenate(e_per_atom).mean())}
+    out = {
+        "energy_mae": float(np.concatenate(e_err).mean()),
+        "energy_mae_per_atom": float(np.concatenate(e_per_atom).mean()),
+    }
     if f_err:
         out["force_mae"] = float(np.concatenate(f_err).mean())
     if losses:
