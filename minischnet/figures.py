@@ -15,7 +15,6 @@ Every function returns the matplotlib Figure (or py3Dmol view); ``path=`` also s
 from __future__ import annotations
 
 import base64
-import csv
 import functools
 from importlib import resources
 
@@ -23,6 +22,7 @@ import numpy as np
 from ase.data import atomic_numbers, chemical_symbols
 
 from .interpret import bond_scan, discretized, group
+from .results import read_rows
 
 
 def _finish(fig, path):
@@ -182,8 +182,7 @@ def learning_curve_figure(csv_path, path=None, chemical_accuracy=0.043):
     """Abb. 6 (left): test MAE of U0 against N, one line per model and T (from
     learning_curve.csv)."""
     plt = _plt()
-    with open(csv_path, newline="") as f:
-        rows = list(csv.DictReader(f))
+    rows = read_rows(csv_path)
     fig, ax = plt.subplots(figsize=(5, 4))
     # colour = T, marker and line style = model, so that no two lines look alike
     for model, marker, style in (("dtnn", "s", "--"), ("schnet", "o", "-")):

@@ -25,6 +25,7 @@ def model():
     return minischnet.load(MODEL)
 
 
+@pytest.mark.slow
 def test_recorded_test_errors_are_true(model):
     test_set = c20("test")
     errors = evaluate(model, test_set)  # all 2,000 test structures
@@ -33,6 +34,7 @@ def test_recorded_test_errors_are_true(model):
     assert errors["force_mae"] == pytest.approx(model.info["test_force_mae"], rel=1e-4)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("tabulated", [False, True])
 def test_nve_energy_drift(model, tabulated):
     """Velocity Verlet (P = 1, no thermostat) at 0.5 fs from the minimum with 300 K velocities.

@@ -129,7 +129,7 @@ def test_gfn2_reference_run(tmp_path):
 
 def test_shipped_long_runs():
     """The 1.25 ns runs (data/results/c20_rpmd_long, as far as they have got) are driven by the
-    C20 model of epoch 218 (shipped until session 12, kept as c20_schnet_epoch218.pt), P = 1 has
+    C20 model of epoch 218 (c20_schnet_epoch218.pt), P = 1 has
     the classical kinetic energy, and P = 8 agrees with the GFN2-xTB RPMD of
     data/results/c20_rpmd_gfn2 (an independent potential) within three combined errors."""
     root = RESULTS

@@ -23,6 +23,7 @@ def run_cli(*args):
     )
 
 
+@pytest.mark.slow
 def test_train_on_a_file_and_resume(tmp_path):
     data = tmp_path / "set.extxyz"
     teacher_dataset(20).write(data)
@@ -70,6 +71,7 @@ def test_file_without_energies_is_refused(tmp_path):
     assert out.returncode != 0 and "has no energy" in out.stderr
 
 
+@pytest.mark.slow
 def test_implementation_choices_reach_the_saved_model(tmp_path):
     data = tmp_path / "set.extxyz"
     teacher_dataset(12).write(data)
@@ -112,6 +114,7 @@ def test_implementation_choices_reach_the_saved_model(tmp_path):
     assert refused.returncode != 0 and "do not apply to DTNN" in refused.stderr
 
 
+@pytest.mark.slow
 def test_ship_copies_a_runs_model_with_its_description(tmp_path):
     data = tmp_path / "set.extxyz"
     teacher_dataset(12).write(data)

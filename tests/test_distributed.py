@@ -6,11 +6,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 HERE = Path(__file__).parent
 
 
+@pytest.mark.slow
 def test_two_processes_end_with_identical_weights(tmp_path):
     env = dict(
         os.environ,

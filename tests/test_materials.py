@@ -33,6 +33,7 @@ def test_size_and_coverage(crystals, meta):
     assert len(set(crystals.info["index"].tolist())) == len(crystals)  # each structure once
 
 
+@pytest.mark.slow
 def test_energies_recomputed_with_tblite(crystals, meta):
     """Three random structures: GFN1-xTB energy of the 2x2x2 supercell / 8, and the formation
     energy."""
@@ -74,6 +75,7 @@ def test_references_and_plausibility_window(crystals, meta):
     assert not set(meta["implausible_index"]) & set(crystals.info["index"].tolist())
 
 
+@pytest.mark.slow
 def test_shipped_model_recorded_error_is_true(crystals):
     """The crystal model's test MAE per atom, recomputed on exactly the crystals it names as its
     test set."""

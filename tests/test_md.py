@@ -57,6 +57,7 @@ def exact_x2(P, beta, m, omega):
     return np.sum(1.0 / (omega**2 + omega_k**2)) / (beta * m)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("P", [1, 8])
 def test_harmonic_oscillator_position_variance(P):
     T, m = 300.0, 1.0
@@ -92,6 +93,7 @@ def test_harmonic_oscillator_position_variance(P):
         )  # and far from classical (quantum/classical = 1.66 at βħω = 3)
 
 
+@pytest.mark.slow
 def test_kinetic_estimators_agree_with_exact_energy():
     T, m, P = 300.0, 1.0, 8
     beta = 1 / (units.kB * T)
@@ -116,6 +118,7 @@ def test_kinetic_estimators_agree_with_exact_energy():
     assert out["kinetic_primitive"].std() > 2 * out["kinetic_cv"].std()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("P", [1, 4])
 @pytest.mark.parametrize("splitting", ["obabo", "baoab"])
 def test_nve_conserves_energy_and_pile_conserved_quantity(P, splitting):

@@ -58,6 +58,7 @@ def reference(study, vacancy):
     return ref
 
 
+@pytest.mark.slow
 def test_gfn2_xtb_puts_the_lowest_shell_points_beside_the_oxygens(study, reference):
     assert set(study["reference"]["lowest_3_percent_nearest"]) == {"O0", "O4"}
     # and on the whole: the oxygens' patches are the lowest two, by more than 0.4 eV over any other

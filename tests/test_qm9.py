@@ -85,6 +85,7 @@ def test_split_file_holds_qm9_indices(ds):
         np.testing.assert_array_equal(d["test_qm9_index"], ds.info["index"][d["test"]])
 
 
+@pytest.mark.slow
 @needs_qm9pack
 def test_damaged_cache_is_rebuilt_not_half_loaded(ds, tmp_path):
     good = qm9_module.cache_dir() / f"qm9_v{qm9_module.CACHE_VERSION}.npz"

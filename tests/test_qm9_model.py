@@ -12,6 +12,7 @@ from minischnet.train import evaluate
 MODEL = Path(__file__).parents[1] / "data" / "models" / "qm9_schnet.pt"
 
 
+@pytest.mark.slow
 def test_recorded_test_error_is_true():
     model = minischnet.load(MODEL)
     ds = qm9()

@@ -34,6 +34,7 @@ def student(seed=0):
     ).double()
 
 
+@pytest.mark.slow
 def test_tiny_model_overfits_tiny_data(tmp_path):
     ds = teacher_dataset(8)
     model = student()
