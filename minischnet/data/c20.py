@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import itertools
 import json
-import zipfile
 
 import numpy as np
 from ase import Atoms
 
-from .paths import data_dir
+from .paths import data_dir, read_npz
 
 
 def c20_cage(bond_length: float = 1.45) -> Atoms:
@@ -43,20 +42,9 @@ def c20(split: str = "train"):
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     path = data_dir() / "c20" / "c20.npz"
-    if not path.exists():
-        raise FileNotFoundError(
-            f"{path} is missing; make it with: "
-            f"python -m minischnet.data.make_c20 --out {path.parent}"
-        )
-    try:
-        with np.load(path) as d:
-            R, E, F = d[f"{split}_R"], d[f"{split}_E"], d[f"{split}_F"]
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
-        raise ValueError(
-            f"{path} is damaged ({type(e).__name__}: {e}); "
-            f"restore it from git or regenerate it with "
-            f"python -m minischnet.data.make_c20 --out {path.parent}"
-        ) from None
+    recipe = f"python -m minischnet.data.make_c20 --out {path.parent}"
+    arrays = read_npz(path, recipe, [f"{split}_R", f"{split}_E", f"{split}_F"])
+    R, E, F = (arrays[f"{split}_{k}"] for k in "REF")
     n = len(E)
     if R.shape != (n, 20, 3) or F.shape != (n, 20, 3):
         raise ValueError(

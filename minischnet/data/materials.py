@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import zipfile
-
 import numpy as np
 
 from .dataset import AtomsDataset
-from .paths import data_dir
+from .paths import data_dir, read_npz
 
 
 def materials() -> AtomsDataset:
@@ -21,18 +19,7 @@ def materials() -> AtomsDataset:
     +-5 eV/atom were left out as implausible and are listed in the metadata (data/README.md).
     """
     path = data_dir() / "materials" / "materials.npz"
-    if not path.exists():
-        raise FileNotFoundError(
-            f"{path} is missing; make it with: "
-            f"python -m minischnet.data.make_materials --out {path.parent}"
-        )
-    try:
-        with np.load(path) as d:
-            arrays = {k: d[k] for k in d.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
-        raise ValueError(
-            f"{path} is damaged ({type(e).__name__}: {e}); restore it from git or regenerate it"
-        ) from None
+    arrays = read_npz(path, f"python -m minischnet.data.make_materials --out {path.parent}")
     n = len(arrays["energy"])
     return AtomsDataset(
         arrays["Z"],

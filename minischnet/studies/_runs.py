@@ -15,6 +15,33 @@ def train_in_process(options: list[str]) -> dict:
     return json.loads((Path(options[options.index("--run-dir") + 1]) / "result.json").read_text())
 
 
+def qm9_energy_options(**options) -> list[str]:
+    """Command-line options of a QM9 U0 run with the learning curve's recipe: energies only,
+    batch 32, lr 1e-3 halved after 10 epochs without improvement, stop after 30.
+
+    ``options`` add to or override the recipe, in order: ``n_train=1000`` -> ``--n-train 1000``.
+    """
+    recipe = dict(
+        data="qm9",
+        run_dir=None,
+        model="schnet",
+        interactions=3,
+        features=64,
+        n_train=None,
+        n_val=1000,
+        rho="inf",
+        batch_size=32,
+        lr="1e-3",
+        lr_patience=10,
+        early_stopping=30,
+    )
+    recipe.update(options)
+    missing = [k for k, v in recipe.items() if v is None]
+    if missing:
+        raise ValueError(f"qm9_energy_options needs {missing}")
+    return [word for k, v in recipe.items() for word in (f"--{k.replace('_', '-')}", str(v))]
+
+
 def result_row(result: dict) -> dict:
     """The CSV columns every study records about one run."""
     return dict(

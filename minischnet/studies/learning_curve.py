@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..results import read_rows, write_csv
-from ._runs import result_row, train_in_process
+from ._runs import qm9_energy_options, result_row, train_in_process
 
 FIELDS = [
     "model",
@@ -95,36 +95,16 @@ def main(argv=None):
                 if name in rows and rows[name]["finished"] == "True":
                     continue
                 run_dir = args.out / "runs" / name
-                options = [
-                    "--data",
-                    "qm9",
-                    "--run-dir",
-                    str(run_dir),
-                    "--model",
-                    model,
-                    "--interactions",
-                    str(T),
-                    "--features",
-                    str(args.features),
-                    "--n-train",
-                    str(N),
-                    "--n-val",
-                    str(args.n_val),
-                    "--rho",
-                    "inf",
-                    "--batch-size",
-                    "32",
-                    "--lr",
-                    "1e-3",
-                    "--lr-patience",
-                    "10",
-                    "--early-stopping",
-                    "30",
-                    "--max-hours",
-                    str(args.hours_per_run),
-                    "--device",
-                    args.device,
-                ]
+                options = qm9_energy_options(
+                    run_dir=run_dir,
+                    model=model,
+                    interactions=T,
+                    features=args.features,
+                    n_train=N,
+                    n_val=args.n_val,
+                    max_hours=args.hours_per_run,
+                    device=args.device,
+                )
                 result = train_in_process(options)
                 record_row(
                     csv_path,

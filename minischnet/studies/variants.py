@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..results import read_rows as read_csv
 from ..results import variants_summary, write_csv
-from ._runs import result_row, train_in_process
+from ._runs import qm9_energy_options, result_row, train_in_process
 
 #: name -> command-line switches (the thesis's choices first)
 VARIANTS = {
@@ -78,39 +78,19 @@ def main(argv=None):
             if read_rows(csv_path).get((name, str(seed)), {}).get("finished") == "True":
                 continue
             run_dir = args.out / "runs" / f"{slug(name)}_seed{seed}"
-            options = [
-                "--data",
-                "qm9",
-                "--run-dir",
-                str(run_dir),
-                "--model",
-                "schnet",
-                "--interactions",
-                str(args.interactions),
-                "--features",
-                str(args.features),
-                "--n-train",
-                str(args.n_train),
-                "--n-val",
-                "1000",
-                "--rho",
-                "inf",
-                "--batch-size",
-                "32",
-                "--lr",
-                "1e-3",
-                "--lr-patience",
-                "10",
-                "--early-stopping",
-                str(args.epochs),
-                "--epochs",
-                str(args.epochs),
-                "--seed",
-                str(seed),
-                "--device",
-                args.device,
-                *VARIANTS[name],
-            ]
+            options = (
+                qm9_energy_options(
+                    run_dir=run_dir,
+                    interactions=args.interactions,
+                    features=args.features,
+                    n_train=args.n_train,
+                    early_stopping=args.epochs,
+                    epochs=args.epochs,
+                    seed=seed,
+                    device=args.device,
+                )
+                + VARIANTS[name]
+            )
             result = train_in_process(options)
             rows = read_rows(csv_path)
             rows[(name, str(seed))] = dict(variant=name, seed=seed, **result_row(result))
