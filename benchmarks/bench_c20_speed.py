@@ -1,4 +1,4 @@
-"""How much faster than quantum chemistry: one C20 force call, and RPMD steps at P = 8 (issue 5).
+"""How much faster than quantum chemistry: one C20 force call, and RPMD steps at P = 8.
 
 Side by side in one process: SchNet (1 bead, and 8 beads in one batch; exact and tabulated
 filters) against GFN2-xTB (tblite) and, with --pyscf, DFT (PySCF PBE/def2-SVP, about two minutes

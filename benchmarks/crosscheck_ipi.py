@@ -1,4 +1,4 @@
-"""Cross-check minischnet's RPMD against i-PI: same potential, same P, same temperature (issue 5).
+"""Cross-check minischnet's RPMD against i-PI: same potential, same P, same temperature.
 
 i-PI (PyPI ``ipi``) runs as a server and asks an ASE client, over a UNIX socket, for the forces
 of each bead; minischnet.md.RingPolymerMD runs the same ring polymer in-process. Both use PILE-L

@@ -97,7 +97,7 @@ def _common(rng, n_features, n_rbf, cutoff, max_z):
         # width = spacing of the centres, as in SchNet and DTNN: gamma = 1 / (2 width^2)
         "rbf_gamma": onp.array(0.5 / (cutoff / (n_rbf - 1)) ** 2),
         "embedding": rng.standard_normal((max_z + 1, n_features)),  # row Z is A[Z]; row 0 unused
-        # E = std * sum_i NN_E(x_i) + mean per atom + atomref[Z_i]; set by training (issue 4)
+        # E = std * sum_i NN_E(x_i) + mean per atom + atomref[Z_i]; set by training
         "mean": onp.array(0.0),
         "std": onp.array(1.0),
         "atomref": onp.zeros(max_z + 1),
