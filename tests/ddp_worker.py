@@ -20,7 +20,8 @@ def main(out, distributed):
     config = TrainConfig(rho=0.5, lr=2e-3, batch_size=5, max_epochs=3)
     Trainer(model, ds, np.arange(8), [8, 9], config, distributed=distributed).fit()
     torch.save(model.state_dict(), f"{out}/rank{rank}{'' if distributed else '_single'}.pt")
-    if distributed:
+    if distributed:  # leave together: a rank that exits while another still talks to it aborts
+        torch.distributed.barrier()
         torch.distributed.destroy_process_group()
 
 

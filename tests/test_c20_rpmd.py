@@ -90,6 +90,7 @@ def test_c20_has_thirty_bonds():
     assert mean[0] == pytest.approx(d.mean()) and spread[0] == pytest.approx(d.std())
 
 
+@pytest.mark.requires("tblite")
 def test_gfn2_reference_run(tmp_path):
     """--gfn2 drives the same study with tblite: its potential is GFN2-xTB's energy of the beads."""
     from tblite.ase import TBLite

@@ -33,6 +33,7 @@ def test_size_and_coverage(crystals, meta):
     assert len(set(crystals.info["index"].tolist())) == len(crystals)  # each structure once
 
 
+@pytest.mark.requires("tblite")
 @pytest.mark.slow
 def test_energies_recomputed_with_tblite(crystals, meta):
     """Three random structures: GFN1-xTB energy of the 2x2x2 supercell / 8, and the formation

@@ -293,7 +293,8 @@ def run(args, argv=None):
                 {k: result[k] for k in ("test_energy_mae", "test_force_mae", "epochs", "finished")}
             )
         )
-    if distributed:
+    if distributed:  # rank 0 has written the results; leave together (an early exit aborts others)
+        torch.distributed.barrier()
         torch.distributed.destroy_process_group()
 
 
