@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from ase import Atoms
 from ase.build import bulk, molecule
 
 import minischnet
@@ -93,3 +94,34 @@ def test_verlet_skin_gives_the_same_results(model_kind):
     assert 1 < skinned.pair_list_builds < fresh.pair_list_builds == 40
     with pytest.raises(ValueError, match="skin"):
         minischnet.Calculator(model, skin=-1.0)
+
+
+def test_verlet_skin_misses_no_pair_in_a_periodic_box():
+    """A periodic box of 64 atoms drifting apart and together: at every step the skinned list
+    holds every pair within the cutoff (energies and forces equal fresh lists'), also for pairs
+    that started beyond cutoff + skin. A rebuild rule looser than skin / 2 misses some."""
+    params = small_params("schnet", cutoff=3.0)
+    model = torch_model("schnet", params)
+    rng = np.random.default_rng(11)
+    box = Atoms(
+        numbers=rng.integers(1, 9, 64),
+        positions=rng.uniform(0, 8.0, (64, 3)),
+        cell=np.diag([8.0, 8.0, 8.0]),
+        pbc=True,
+    )
+    velocity = rng.normal(0, 1, (64, 3))
+    velocity *= 0.05 / np.linalg.norm(velocity, axis=1, keepdims=True)  # 0.05 Å per step each
+    fresh, skinned = minischnet.Calculator(model), minischnet.Calculator(model, skin=0.4)
+    entered_from_beyond_skin = 0
+    start = box.get_all_distances(mic=True)
+    for step in range(40):
+        (E0, F0), (E1, F1) = fresh.calculate_batch([box]), skinned.calculate_batch([box])
+        assert abs(E1[0] - E0[0]) < 1e-12 * max(1.0, abs(E0[0])), f"step {step}"
+        np.testing.assert_allclose(F1[0], F0[0], rtol=0, atol=1e-11)
+        now = box.get_all_distances(mic=True)
+        entered_from_beyond_skin = max(
+            entered_from_beyond_skin, int(np.sum((start > 3.0 + 0.4) & (now < 3.0)) // 2)
+        )
+        box.positions += velocity
+    assert entered_from_beyond_skin > 10  # the test did bring far pairs within the cutoff
+    assert 2 < skinned.pair_list_builds < 40 == fresh.pair_list_builds
