@@ -19,6 +19,7 @@ def test_set():
     return c20("test")
 
 
+@pytest.mark.artifacts
 def test_sizes_and_metadata(train, test_set):
     assert len(train) >= 20_000 and len(test_set) >= 1_000
     assert np.all(train.Z == 6) and train.forces.shape == train.R.shape
@@ -35,6 +36,7 @@ needs_tblite = pytest.mark.skipif(
 )
 
 
+@pytest.mark.artifacts
 @needs_tblite
 def test_labels_are_gfn2_xtb(train, test_set):
     """Recompute a few samples with tblite: the stored energies and forces are its answers."""

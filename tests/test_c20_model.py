@@ -25,6 +25,7 @@ def model():
     return minischnet.load(MODEL)
 
 
+@pytest.mark.artifacts
 @pytest.mark.slow
 def test_recorded_test_errors_are_true(model):
     test_set = c20("test")

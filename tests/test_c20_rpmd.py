@@ -76,6 +76,30 @@ def test_study_runs_and_resumes(tmp_path):
     )
 
 
+def test_resumed_study_equals_an_uninterrupted_one(tmp_path):
+    """Stopped after 20 steps and run again to 50, the study writes bit for bit what one call to
+    50 steps writes: histograms, every time series and the final state."""
+    torch.manual_seed(0)
+    minischnet.save(minischnet.SchNet(16, 1, 10, 5.0).eval(), tmp_path / "m.pt")
+
+    def study(out, steps):
+        main(["--model", str(tmp_path / "m.pt"), "--out", str(tmp_path / out), "--beads", "4",
+              "--equilibrate", "6", "--chunk-steps", "10", "--record-every", "2", "--quiet",
+              "--steps", str(steps)])  # fmt: skip
+
+    study("resumed", 20)
+    study("resumed", 50)
+    study("once", 50)
+    resumed = np.load(tmp_path / "resumed" / "P4.npz", allow_pickle=True)
+    once = np.load(tmp_path / "once" / "P4.npz", allow_pickle=True)
+    for key in ("beads", "centroids", "kinetic_cv", "potential", "bond_mean", "bond_std"):
+        np.testing.assert_array_equal(resumed[key], once[key], err_msg=key)
+    state_r, state_o = resumed["state"].item(), once["state"].item()
+    np.testing.assert_array_equal(state_r["q"], state_o["q"])
+    np.testing.assert_array_equal(state_r["p"], state_o["p"])
+    assert len(once["kinetic_cv"]) == (50 - 6) // 2
+
+
 def test_c20_has_thirty_bonds():
     from minischnet.data import c20_minimum
     from minischnet.md import bond_statistics, bonds
@@ -128,6 +152,7 @@ def test_gfn2_reference_run(tmp_path):
     assert saved["potential"][-1] == pytest.approx(np.mean(energies), abs=1e-6)
 
 
+@pytest.mark.artifacts
 def test_shipped_long_runs():
     """The 1.25 ns runs (data/results/c20_rpmd_long, as far as they have got) are driven by the
     C20 model of epoch 218 (c20_schnet_epoch218.pt), P = 1 has
@@ -167,6 +192,7 @@ def test_shipped_long_runs():
             )
 
 
+@pytest.mark.artifacts
 def test_shipped_check_run():
     """The check inside the dynamics (data/results/c20_rpmd_check: P = 8, 300 K, 5 ps) is driven by
     the shipped C20 model and agrees with the same RPMD on GFN2-xTB itself within three combined

@@ -97,6 +97,7 @@ def test_3dmol_is_served_offline():
     assert js.startswith(b"/*!") and b"3Dmol-min.js" in js[:200] and len(js) > 500_000
 
 
+@pytest.mark.artifacts
 @pytest.mark.slow
 def test_make_figures_regenerates_from_shipped_files(tmp_path, capsys):
     from minischnet.studies.make_figures import main

@@ -5,6 +5,8 @@ import json
 import multiprocessing as mp
 from pathlib import Path
 
+import pytest
+
 from minischnet.studies.learning_curve import FIELDS, record_row, recorded
 
 
@@ -31,6 +33,7 @@ def test_concurrent_runners_keep_every_row(tmp_path):
     assert float(rows["dtnn_T7_N1000"]["test_mae_eV"]) == 0.1 * 7
 
 
+@pytest.mark.artifacts
 def test_shipped_curve_matches_its_runs():
     # Every row of the shipped CSV is what its run wrote (test MAE, epochs, finished), and the
     # statements the tutorial and README make about the curve hold for the numbers in it.

@@ -19,6 +19,7 @@ def meta():
     return json.loads((data_dir() / "materials" / "materials.json").read_text())
 
 
+@pytest.mark.artifacts
 def test_size_and_coverage(crystals, meta):
     assert len(crystals) >= 10_000 and len(crystals) == meta["n_structures"]
     assert len(np.unique(crystals.Z)) >= 50 and len(meta["elements"]) >= 50
@@ -33,6 +34,7 @@ def test_size_and_coverage(crystals, meta):
     assert len(set(crystals.info["index"].tolist())) == len(crystals)  # each structure once
 
 
+@pytest.mark.artifacts
 @pytest.mark.requires("tblite")
 @pytest.mark.slow
 def test_energies_recomputed_with_tblite(crystals, meta):
@@ -52,6 +54,7 @@ def test_energies_recomputed_with_tblite(crystals, meta):
         assert crystals.energy[k] == pytest.approx(energy - reference, abs=1e-6)
 
 
+@pytest.mark.artifacts
 def test_references_and_plausibility_window(crystals, meta):
     """Molecular elements are referenced to their relaxed diatomic molecule where it is lower, the
     kept cells lie inside the recorded window, and what fell outside is listed, not kept."""
@@ -76,6 +79,7 @@ def test_references_and_plausibility_window(crystals, meta):
     assert not set(meta["implausible_index"]) & set(crystals.info["index"].tolist())
 
 
+@pytest.mark.artifacts
 @pytest.mark.slow
 def test_shipped_model_recorded_error_is_true(crystals):
     """The crystal model's test MAE per atom, recomputed on exactly the crystals it names as its

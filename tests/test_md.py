@@ -35,26 +35,40 @@ def oscillators(n=64, mass=1.0):
     return Atoms(f"H{n}", positions=np.zeros((n, 3)), masses=np.full(n, mass))
 
 
+def ring_matrix(P):
+    """The springs of a ring of P beads, written out: sum_j (x_j - x_j+1)^2 = x^T A x."""
+    A = np.zeros((P, P))
+    for j in range(P):
+        nxt = (j + 1) % P
+        if nxt != j:
+            A[j, j] += 1
+            A[nxt, nxt] += 1
+            A[j, nxt] -= 1
+            A[nxt, j] -= 1
+    return A
+
+
 @pytest.mark.parametrize("P", [1, 2, 3, 8])
 def test_normal_modes_diagonalise_the_ring(P):
     C = normal_mode_matrix(P)
     np.testing.assert_allclose(C.T @ C, np.eye(P), atol=1e-14)
-    # spring matrix of the ring (2 on the diagonal, -1 to each neighbour) has eigenvalues
-    # (ω_k / ω_P)^2
-    A = (
-        2 * np.eye(P) - np.roll(np.eye(P), 1, axis=1) - np.roll(np.eye(P), -1, axis=1)
-        if P > 2
-        else (np.array([[0.0]]) if P == 1 else 2 * np.array([[1.0, -1.0], [-1.0, 1.0]]))
+    # the ring's spring matrix has the eigenvalues (ω_k / ω_P)^2 = 4 sin^2(kπ/P)
+    np.testing.assert_allclose(
+        C.T @ ring_matrix(P) @ C, np.diag(normal_mode_frequencies(P, 1.0) ** 2), atol=1e-12
     )
     np.testing.assert_allclose(
-        C.T @ A @ C, np.diag(normal_mode_frequencies(P, 1.0) ** 2), atol=1e-12
+        np.sort(normal_mode_frequencies(P, 1.0) ** 2),
+        np.sort(np.linalg.eigvalsh(ring_matrix(P))),
+        atol=1e-12,
     )
 
 
 def exact_x2(P, beta, m, omega):
-    """<x^2> of one coordinate for the P-bead discretisation: (1/βm) Σ_k 1/(ω^2 + ω_k^2)."""
-    omega_k = normal_mode_frequencies(P, P / (beta * HBAR))
-    return np.sum(1.0 / (omega**2 + omega_k**2)) / (beta * m)
+    """<x^2> of one coordinate for the P-bead discretisation, from the ring's Hessian alone:
+    the beads are Gaussian with covariance (β_P K)^-1, K = m ω_P^2 A + m ω^2 I, β_P = β / P."""
+    omega_P = P / (beta * HBAR)
+    K = m * omega_P**2 * ring_matrix(P) + m * omega**2 * np.eye(P)
+    return np.trace(np.linalg.inv(K)) / beta  # the mean over beads of (P / β) (K^-1)_jj
 
 
 @pytest.mark.slow

@@ -11,7 +11,7 @@ from minischnet.data import n_formylformamide, qm9, qm9_split
 from minischnet.interpret import energy_by_partner, removed_position
 from minischnet.studies.partition_study import partition_row, reference_shell
 
-pytestmark = pytest.mark.requires("qm9pack", "tblite")
+pytestmark = [pytest.mark.requires("qm9pack", "tblite"), pytest.mark.artifacts]
 
 ROOT = Path(__file__).parents[1]
 STUDY = ROOT / "data" / "results" / "abb4_partition" / "partition.json"

@@ -79,6 +79,7 @@ def test_validation_subsets_are_random_not_the_smallest_molecules(ds):
     )  # what sorting did
 
 
+@pytest.mark.artifacts
 @needs_qm9pack
 def test_split_file_holds_qm9_indices(ds):
     with np.load(qm9_module.split_path()) as d:

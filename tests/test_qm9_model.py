@@ -9,7 +9,7 @@ import minischnet
 from minischnet.data import qm9, qm9_split
 from minischnet.train import evaluate
 
-pytestmark = pytest.mark.requires("qm9pack")
+pytestmark = [pytest.mark.requires("qm9pack"), pytest.mark.artifacts]
 
 MODEL = Path(__file__).parents[1] / "data" / "models" / "qm9_schnet.pt"
 

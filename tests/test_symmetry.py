@@ -96,9 +96,15 @@ def test_continuous_across_cutoff(model_kind, implementation, rng):
     for dist in (CUTOFF - 1e-4, CUTOFF + 1e-4):
         d_all = np.linalg.norm(structure(dist)[1][:-1] - structure(dist)[1][-1], axis=1)
         assert np.sum(d_all < CUTOFF) <= 1
-    eps = 1e-4
-    (E_in, F_in), (E_out, F_out) = ef(structure(CUTOFF - eps)), ef(structure(CUTOFF + eps))
+
+    def jump(eps):  # change of E and F when the neighbour moves from r_c - eps to r_c + eps
+        (E_in, F_in), (E_out, F_out) = ef(structure(CUTOFF - eps)), ef(structure(CUTOFF + eps))
+        return abs(E_in - E_out), np.abs(F_in - F_out).max()
+
     E_mid, _ = ef(structure(CUTOFF - 0.5))
+    E_out, _ = ef(structure(CUTOFF + 1e-3))
     assert abs(E_mid - E_out) > 1e-4  # the neighbour does matter inside the cutoff
-    assert abs(E_in - E_out) < 1e-6  # but fades out continuously
-    assert np.abs(F_in - F_out).max() < 1e-3
+    # but fades out smoothly: f(r_c - eps) ~ eps^2, so E changes by eps^2 and F by eps
+    (dE_3, dF_3), (dE_4, dF_4) = jump(1e-3), jump(1e-4)
+    assert dE_3 / dE_4 == pytest.approx(100, rel=0.02)
+    assert dF_3 / dF_4 == pytest.approx(10, rel=0.02)
