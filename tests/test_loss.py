@@ -82,3 +82,41 @@ def test_torch_loss_and_its_gradient_match_reference(model_kind, rng):
         np.testing.assert_allclose(
             g, g_ref[key], rtol=1e-10, atol=1e-12 * np.abs(g_ref[key]).max(), err_msg=key
         )
+
+
+def test_loss_on_a_crystal_equals_the_reference(model_kind, rng):
+    """Loss (6) of a periodic cell: the reference sees the cell and pbc (its images pair up)."""
+    from conftest import random_crystal
+
+    params = small_params(model_kind)
+    crystal = random_crystal(rng)
+    F_label = rng.normal(0, 0.3, (len(crystal), 3))
+    s = dict(Z=crystal.numbers, R=crystal.positions, cell=crystal.cell.array, pbc=crystal.pbc,
+             energy=-1.5, forces=F_label)  # fmt: skip
+    crystal.calc = SinglePointCalculator(crystal, energy=-1.5, forces=F_label)
+    loss = energy_force_loss(
+        torch_model(model_kind, params), minischnet.collate([crystal], CUTOFF), 0.2
+    )
+    assert reference.energy_force_loss(params, [s], 0.2, model_kind) == pytest.approx(
+        loss.item(), rel=1e-12
+    )
+    as_molecule = dict(s, cell=None, pbc=None)  # without its images the loss is another number
+    assert (
+        abs(reference.energy_force_loss(params, [as_molecule], 0.2, model_kind) - loss.item())
+        > 1e-3
+    )
+
+
+def test_loss_says_what_the_batch_lacks(rng):
+    model = torch_model("schnet", small_params("schnet"))
+    Z, R = random_molecule(4, rng)
+    bare = minischnet.collate([(Z, R)], CUTOFF)
+    with pytest.raises(ValueError, match="needs reference energies"):
+        energy_force_loss(model, bare, 0.1)
+    atoms = Atoms(numbers=Z, positions=R)
+    atoms.calc = SinglePointCalculator(atoms, energy=1.0)
+    energies_only = minischnet.collate([atoms], CUTOFF)
+    with pytest.raises(ValueError, match="finite rho needs reference forces"):
+        energy_force_loss(model, energies_only, 0.1)
+    energy_alone = energy_force_loss(model, energies_only, float("inf")).item()  # fine: (E - Ê)^2
+    assert energy_alone == pytest.approx((1.0 - model(energies_only).item()) ** 2, rel=1e-12)

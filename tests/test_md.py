@@ -8,6 +8,7 @@ from ase.calculators.calculator import Calculator, all_changes
 from minischnet.md import (
     HBAR,
     RingPolymerMD,
+    block_error,
     distance_histograms,
     normal_mode_frequencies,
     normal_mode_matrix,
@@ -235,3 +236,29 @@ def test_large_time_step_sampling_of_the_two_splittings(splitting):
     expected = kT_over_k / (1 - (omega * dt) ** 2 / 4) if splitting == "obabo" else kT_over_k
     n_independent = 64 * 3 * 4000 / 3  # correlation time of a few steps at this friction
     assert x2 == pytest.approx(expected, rel=4 * np.sqrt(2 / n_independent))
+
+
+@pytest.mark.parametrize("omega", [0.0, 0.3, 2.0, 17.0])
+def test_free_ring_propagator_is_the_exponential_of_its_generator(omega):
+    """A free mode is a harmonic oscillator: (p, q) -> exp(dt [[0, -m ω^2], [1/m, 0]]) (p, q),
+    here from scipy's matrix exponential, for the ω = 0 centroid (free flight) too."""
+    from scipy.linalg import expm
+
+    from minischnet.md import free_ring_propagator
+
+    masses, dt = np.array([1.0, 12.0]), 0.7
+    U = free_ring_propagator(np.array([omega]), masses, dt)  # (1, 2, 2, 2)
+    for a, m in enumerate(masses):
+        generator = np.array([[0.0, -m * omega**2], [1.0 / m, 0.0]])
+        np.testing.assert_allclose(U[0, a], expm(dt * generator), rtol=1e-12, atol=1e-14)
+
+
+def test_block_error_of_known_blocks():
+    """20 blocks of constant values: the error is their standard deviation / sqrt(20)."""
+    values = np.arange(20.0) ** 1.5
+    x = np.repeat(values, 7)  # 140 samples, 7 per block
+    assert block_error(x) == pytest.approx(values.std(ddof=1) / np.sqrt(20), rel=1e-14)
+    assert block_error(x, blocks=10) == pytest.approx(
+        values.reshape(10, 2).mean(axis=1).std(ddof=1) / np.sqrt(10), rel=1e-14
+    )
+    assert np.isnan(block_error([1.0]))
