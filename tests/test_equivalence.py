@@ -165,3 +165,38 @@ def test_shifted_softplus_is_exact_in_value_and_gradient():
     )
     plain = torch.nn.functional.softplus(torch.tensor(25.0, dtype=torch.float64)) - np.log(2.0)
     assert abs(plain.item() - reference.shifted_softplus(25.0)) > 1e-11  # what the threshold fixes
+
+
+@pytest.mark.parametrize("kind", ["schnet", "dtnn"])
+def test_radial_basis_and_read_out_defaults_in_closed_form(kind):
+    """Both twins start from K Gaussians centred every Δ = r_c / (K - 1) from 0, of width Δ
+    (γ = 1 / (2Δ²)), and the read-out scale E_i = 1 · NN_E(x_i) + 0 + 0."""
+    init = reference.init_schnet if kind == "schnet" else reference.init_dtnn
+    cls = minischnet.SchNet if kind == "schnet" else minischnet.DTNN
+    for K, cutoff in ((2, 3.0), (7, 5.0)):
+        delta = cutoff / (K - 1)
+        for params in (
+            init(4, 1, K, cutoff, max_z=5),
+            cls(4, 1, K, cutoff, max_z=5).to_reference(),
+        ):
+            np.testing.assert_allclose(
+                params["rbf_centers"], [k * delta for k in range(K)], atol=1e-7
+            )
+            assert float(params["rbf_gamma"]) == pytest.approx(1 / (2 * delta**2), rel=1e-7)
+            assert float(params["mean"]) == 0.0 and float(params["std"]) == 1.0
+            assert not np.any(params["atomref"])
+    with pytest.raises(ValueError, match="n_rbf must be at least 2"):
+        init(4, 1, 1, 3.0)
+    with pytest.raises(ValueError, match="n_rbf must be at least 2"):
+        cls(4, 1, 1, 3.0)
+
+
+def test_dtnn_factor_space_travels_with_the_weights(rng):
+    """A DTNN whose factor space (5) differs from its features (8) is rebuilt as such."""
+    params = reference.init_dtnn(8, 2, 6, CUTOFF, max_z=9, seed=3, n_factors=5)
+    model = minischnet.DTNN.from_reference(params, dtype=torch.float64).eval()
+    assert model.n_factors == 5 and model.interactions[0].fx.out_features == 5
+    Z, R = random_molecule(6, rng, max_z=9)
+    E, F = model.energy_and_forces(minischnet.collate([(Z, R)], CUTOFF))
+    assert_close_rel(E.item(), reference.dtnn_energy(params, Z, R), 1e-12)
+    assert_close_rel(F.numpy(), reference.dtnn_forces(params, Z, R), 1e-12)

@@ -82,3 +82,15 @@ def test_float32_tabulated_c20():
     torch.testing.assert_close(E.double(), E0, rtol=1e-5, atol=0)
     assert F0.abs().max().item() > 1e-3
     torch.testing.assert_close(F.double(), F0, rtol=0, atol=1e-6)  # float32 round-off level
+
+
+def test_tabulated_filters_vanish_at_and_beyond_the_cutoff():
+    """A Verlet list holds pairs out to cutoff + skin: their tabulated filters are exactly zero,
+    however far beyond the last knot they lie."""
+    torch.manual_seed(0)
+    model = minischnet.SchNet(n_features=8, n_interactions=1, n_rbf=6, cutoff=3.0).double().eval()
+    model.tabulate_filters(spacing=0.1)
+    d = torch.tensor([2.95, 3.0, 3.05, 3.5, 4.2, 9.0], dtype=torch.float64)
+    W = hermite_interpolate(d, model.filter_tables[0], model.cutoff)
+    assert W[0].abs().max() > 0  # inside: a filter
+    assert torch.equal(W[1:], torch.zeros_like(W[1:]))
