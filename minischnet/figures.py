@@ -2,7 +2,6 @@
 
     filter_figure            Abb. 2   energy along a stretched bond, continuous vs discrete filters
     local_potential_figure   Abb. 4   local chemical potential on a shell around a molecule
-                                      (matplotlib)
     local_potential_view     Abb. 4   the same in 3D (py3Dmol), colored by potential
     embedding_figure         Abb. 5   first two principal components of element embeddings
     learning_curve_figure    Abb. 6   (left) test MAE against training set size

@@ -1,25 +1,19 @@
 """Looking inside a trained network (the thesis summary's section 3).
 
-discretized        Abb. 2: the same model with a discrete (binned) filter, as an image
-                   convolution has
-bond_scan          energies along a stretched bond (smooth for continuous filters, steps for
-                   discrete)
+discretized        Abb. 2: the same model with a discrete (binned) filter, as images have
+bond_scan          energies along a stretched bond (smooth for continuous filters)
 local_potential    Abb. 4: the energy a probe atom would contribute at points around a molecule
 probe_surface      where to put the probes: a closed shell at a fixed distance outside the atoms
-insertion_energy   Abb. 4's physical counterpart: E(molecule + probe) - E(molecule) - E(probe),
-                   any calculator
-shift_partition    the same energies and forces, split differently among the atoms: what Abb. 4
-                   rests on
-energy_by_partner  Abb. 4's background: the atom-wise energies a model gives, e.g., hydrogens on C,
-                   N and O
+insertion_energy   Abb. 4 by any calculator: E(molecule + probe) - E(molecule) - E(probe)
+shift_partition    the same energies and forces, split otherwise among the atoms (Abb. 4's basis)
+energy_by_partner  the atom-wise energies of, e.g., hydrogens on C, N and O (Abb. 4's background)
 lowest_nearest     Abb. 4's reading: which atoms the lowest points of a potential lie next to
-mean_by_nearest    Abb. 4's reading of the whole shell: the mean potential on each atom's
-                   patch of it
+mean_by_nearest    Abb. 4's reading of the whole shell: the mean potential on each atom's patch
 rank_at            Abb. 4's second reading: how low a potential lies at one place (a vacancy)
 removed_position   where the atom a radical lacks was (its vacancy)
 correlations       Pearson and rank correlation of two potentials on the same points
 embedding_pca      Abb. 5: the leading principal components of the element embeddings
-ordering           Abb. 5: does a series of elements (H, Li, Na, ...) appear in order along a line?
+ordering           Abb. 5: does a series of elements (H, Li, Na, ...) appear in order on a line?
 group_clustering   Abb. 5: are elements of one group closer to each other than to the rest?
 """
 

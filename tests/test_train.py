@@ -216,7 +216,22 @@ def test_energy_only_training_and_label_checks():
     )
     history = trainer.fit()
     assert len(history.epoch) == 2 and math.isnan(history.val_force_mae[0])
+    # energies alone: the force labels do not reach the weights (any others give the same steps)
     no_forces = AtomsDataset(ds.Z, ds.R, ds.start, energy=ds.energy)
+    other_forces = AtomsDataset(ds.Z, ds.R, ds.start, energy=ds.energy, forces=-3 * ds.forces + 1)
+    weights = []
+    for data in (ds, other_forces, no_forces):
+        model = student()
+        Trainer(
+            model, data, np.arange(4), [4, 5], TrainConfig(rho=math.inf, max_epochs=2, batch_size=2)
+        ).fit()
+        weights.append(torch.cat([p.detach().flatten() for p in model.parameters()]))
+    assert torch.equal(weights[0], weights[1]) and torch.equal(weights[0], weights[2])
+    model = student()
+    Trainer(model, ds, np.arange(4), [4, 5], TrainConfig(rho=1.0, max_epochs=2, batch_size=2)).fit()
+    assert not torch.equal(
+        torch.cat([p.detach().flatten() for p in model.parameters()]), weights[0]
+    )
     with pytest.raises(ValueError, match="no forces"):
         Trainer(student(), no_forces, [0, 1], [2], TrainConfig(rho=0.1))
     with pytest.raises(ValueError, match="both the training and the validation"):
