@@ -247,3 +247,58 @@ def test_ring_polymer_spring_energy_and_centroid_virial_equal_the_loops():
     assert md.kinetic_centroid_virial() == pytest.approx(
         3 * 2 * kT / 2 - virial / (2 * P), rel=1e-12
     )
+
+
+def test_ring_polymer_observables_equal_the_loops():
+    """Kinetic energy, primitive estimator, radius of gyration and the conserved quantity of a
+    4-bead ring polymer after a few thermostatted steps, written out bead by bead."""
+    atoms = Atoms("HCO", positions=[[0.0, 0.0, 0.0], [1.1, 0.0, 0.0], [0.0, 1.3, 0.2]])
+    md = RingPolymerMD(atoms, _Harmonic(), nbeads=4, temperature_K=500.0, timestep_fs=0.5, seed=2)
+    out = md.run(9, record_every=3)
+    P, N, kT = 4, 3, units.kB * 500.0
+    masses = atoms.get_masses()
+    kinetic = sum(
+        md.p[j][a][k] ** 2 / (2 * masses[a]) for j in range(P) for a in range(N) for k in range(3)
+    )
+    assert md.kinetic_energy() == pytest.approx(kinetic, rel=1e-12)
+    assert md.kinetic_primitive() == pytest.approx(
+        3 * N * P * kT / 2 - md.spring_energy() / P, rel=1e-12
+    )
+    gyration = 0.0
+    for a in range(N):
+        centroid = [sum(md.q[j][a][k] for j in range(P)) / P for k in range(3)]
+        spread = sum((md.q[j][a][k] - centroid[k]) ** 2 for j in range(P) for k in range(3)) / P
+        gyration += math.sqrt(spread) / N
+    assert md.radius_of_gyration() == pytest.approx(gyration, rel=1e-12)
+    potential = sum(float(np.sum(md.q[j] ** 2)) for j in range(P))  # the springs to the origin
+    energy = (kinetic + md.spring_energy() + potential + md.thermostat_work) / P
+    assert md.conserved_quantity() == pytest.approx(energy, rel=1e-12)
+    np.testing.assert_allclose(out["time_fs"], [1.5, 3.0, 4.5], rtol=1e-12)  # every 3rd step
+    assert out["conserved"][-1] == md.conserved_quantity()
+    assert out["radius_of_gyration"][-1] == md.radius_of_gyration()
+
+
+@pytest.mark.parametrize("splitting", ["obabo", "baoab"])
+def test_pile_thermostat_coefficients_in_closed_form(splitting):
+    """PILE-L: mode k is damped at γ_k = 2 ω_k, ω_k = 2 ω_P sin(kπ/P), the centroid at 1/τ,
+    over half a step (OBABO: O twice per step) or a whole one (BAOAB):
+    c1 = e^(-γ Δt_O), c2 = √(1 - c1²)."""
+    P, T, dt_fs, tau_fs = 6, 300.0, 0.5, 40.0
+    md = RingPolymerMD(Atoms("H"), _Harmonic(), P, T, dt_fs, tau_fs=tau_fs, splitting=splitting)
+    hbar = units._hbar / units._e * units.s
+    omega_P = P * units.kB * T / hbar
+    dt_O = dt_fs * units.fs / (2 if splitting == "obabo" else 1)
+    for k in range(P):
+        gamma = 1 / (tau_fs * units.fs) if k == 0 else 2 * (2 * omega_P * math.sin(k * math.pi / P))
+        c1 = math.exp(-gamma * dt_O)
+        assert md.c1[k, 0, 0] == pytest.approx(c1, rel=1e-12)
+        assert md.c2[k, 0, 0] == pytest.approx(math.sqrt(1 - c1**2), rel=1e-12)
+
+
+def test_initial_momenta_are_drawn_at_the_bead_temperature():
+    """p ~ N(0, m P k_B T) for every bead: the kinetic energy of 3 x 2000 x 4 draws is 3NP kT/2."""
+    atoms = Atoms("C2000", positions=np.zeros((2000, 3)))
+    md = RingPolymerMD(atoms, _Harmonic(), nbeads=4, temperature_K=300.0, timestep_fs=0.5, seed=4)
+    expected = 3 * 2000 * 4 * 4 * units.kB * 300.0 / 2  # bead temperature P T
+    assert md.kinetic_energy() == pytest.approx(expected, rel=4 * math.sqrt(2 / (3 * 2000 * 4)))
+    assert md.thermostat_work == 0.0
