@@ -302,3 +302,13 @@ def test_initial_momenta_are_drawn_at_the_bead_temperature():
     expected = 3 * 2000 * 4 * 4 * units.kB * 300.0 / 2  # bead temperature P T
     assert md.kinetic_energy() == pytest.approx(expected, rel=4 * math.sqrt(2 / (3 * 2000 * 4)))
     assert md.thermostat_work == 0.0
+
+
+def test_without_thermostat_the_ring_polymer_is_microcanonical():
+    """thermostat=False: no noise, no friction, whatever tau_fs says."""
+    atoms = Atoms("HC", positions=[[0.0, 0.0, 0.0], [1.1, 0.0, 0.0]])
+    md = RingPolymerMD(atoms, _Harmonic(), 4, 300.0, 0.2, tau_fs=10.0, thermostat=False, seed=1)
+    start = md.conserved_quantity()
+    md.run(50)
+    assert md.thermostat_work == 0.0
+    assert md.conserved_quantity() == pytest.approx(start, rel=1e-4)

@@ -59,3 +59,12 @@ def test_half_pairs_keep_one_direction():
     kept = as_set(i[keep], j[keep], S[keep])
     mirrored = as_set(j[keep], i[keep], -S[keep])
     assert kept.isdisjoint(mirrored) and kept | mirrored == as_set(i, j, S)
+
+
+def test_a_cutoff_below_one_angstrom_is_valid():
+    """Any positive cutoff is accepted and gives what brute force over all pairs gives."""
+    R = np.array([[0.0, 0.0, 0.0], [0.5, 0.0, 0.0], [0.0, 0.8, 0.0]])
+    i, j, _ = neighbor_pairs(R, 0.6)
+    assert sorted(zip(i.tolist(), j.tolist())) == [(0, 1), (1, 0)]
+    with pytest.raises(ValueError, match="cutoff must be positive"):
+        neighbor_pairs(R, 0.0)
