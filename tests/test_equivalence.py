@@ -200,3 +200,11 @@ def test_dtnn_factor_space_travels_with_the_weights(rng):
     E, F = model.energy_and_forces(minischnet.collate([(Z, R)], CUTOFF))
     assert_close_rel(E.item(), reference.dtnn_energy(params, Z, R), 1e-12)
     assert_close_rel(F.numpy(), reference.dtnn_forces(params, Z, R), 1e-12)
+
+
+def test_every_element_up_to_max_z_is_accepted_and_the_bad_one_named():
+    model = minischnet.SchNet(n_features=4, n_interactions=1, n_rbf=3, cutoff=3.0, max_z=9).double()
+    R = np.array([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0]])
+    model.energy_and_forces(minischnet.collate([(np.array([1, 9]), R)], 3.0))  # Z = max_z is fine
+    with pytest.raises(ValueError, match="element number 10 is outside 1..9"):
+        model.energy_and_forces(minischnet.collate([(np.array([1, 10]), R)], 3.0))

@@ -312,3 +312,17 @@ def test_without_thermostat_the_ring_polymer_is_microcanonical():
     md.run(50)
     assert md.thermostat_work == 0.0
     assert md.conserved_quantity() == pytest.approx(start, rel=1e-4)
+
+
+def test_thermostat_work_keeps_the_conserved_quantity_constant():
+    """With PILE-L on, H_P / P alone wanders as the thermostat exchanges heat; adding the work
+    it did, accumulated step by step, gives a constant up to the integration error."""
+    atoms = Atoms("HC", positions=[[0.0, 0.0, 0.0], [1.1, 0.0, 0.0]])
+    md = RingPolymerMD(atoms, _Harmonic(), 4, 300.0, 0.05, tau_fs=2.0, seed=5)
+    conserved, work = [], []
+    for _ in range(400):
+        md.step()
+        conserved.append(md.conserved_quantity())
+        work.append(md.thermostat_work / 4)
+    conserved = np.array(conserved)
+    assert (conserved - np.array(work)).std() > 50 * conserved.std()
