@@ -45,6 +45,8 @@ def main(argv=None):
     import matplotlib
 
     matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     import minischnet
 
     from .. import data
@@ -81,6 +83,7 @@ def main(argv=None):
         elements = ["H", "C", "N", "O", "F"]
         coords, explained = embedding_pca(model, elements)
         embedding_figure(coords, elements, explained, path=args.out / "abb5_embeddings_qm9.png")
+        plt.close("all")  # saved; an open figure would only hold memory
         made += [
             "abb2_filters.png",
             "abb4_local_potential.png",
@@ -109,6 +112,7 @@ def main(argv=None):
                     path=args.out / name,
                     label="GFN2-xTB: E(+H) - E - E(H) (eV)",
                 )
+                plt.close("all")  # saved; an open figure would only hold memory
                 made.append(name)
     else:
         print(f"skipped Abb. 2, 4 and the QM9 part of Abb. 5: {qm9_model_path} is missing")
@@ -120,12 +124,14 @@ def main(argv=None):
         embedding_figure(
             coords, elements, explained, path=args.out / "abb5_embeddings_materials.png"
         )
+        plt.close("all")  # saved; an open figure would only hold memory
         made.append("abb5_embeddings_materials.png")
     else:
         print(f"skipped the materials part of Abb. 5: {materials_model_path} is missing")
     curve = root / "results" / "learning_curve" / "learning_curve.csv"
     if curve.exists():
         learning_curve_figure(curve, path=args.out / "abb6_learning_curve.png")
+        plt.close("all")  # saved; an open figure would only hold memory
         made.append("abb6_learning_curve.png")
     rpmd = finished_rpmd_study(root / "results")
     if rpmd is not None:
@@ -133,6 +139,7 @@ def main(argv=None):
             {f"P = {P}": load_histograms(rpmd, P) for P in (1, 8)},
             path=args.out / "abb6_c20_distances.png",
         )
+        plt.close("all")  # saved; an open figure would only hold memory
         made.append(f"abb6_c20_distances.png (from {rpmd.name})")
     else:
         print(f"skipped Abb. 6 right: no finished P = 1 and P = 8 study in {root / 'results'}")
