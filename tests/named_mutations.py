@@ -1,7 +1,7 @@
 """The mistakes a student or a refactoring would make, each applied to a copy of the repository:
 the fast tests must fail for every one.
 
-    python tests/named_mutations.py            # all of them, about 5 minutes
+    python tests/named_mutations.py            # all of them, about 2 minutes
     python tests/named_mutations.py skin       # those whose name contains "skin"
 
 Prints CAUGHT (and the first failing test) or MISSED for each; exits 1 if any was missed.
