@@ -55,10 +55,12 @@ def test_singular_periodic_cell(model_kind):
 def test_atom_on_its_own_image(model_kind):
     """Two atoms at the same position modulo the cell coincide too."""
     cell = np.eye(3) * 3.0
-    R = np.array([[0.0, 0, 0], [3.0, 0, 0]])
-    for evaluate in both(model_kind, np.array([1, 1]), R, cell, True):
-        with pytest.raises(ValueError, match="same position"):
-            evaluate()
+    # on the cell's edge (wrapped onto the other atom), and just inside it (only its image is)
+    for x in (3.0, 3.0 - 1e-9):
+        R = np.array([[0.0, 0, 0], [x, 0, 0]])
+        for evaluate in both(model_kind, np.array([1, 1]), R, cell, True):
+            with pytest.raises(ValueError, match="same position"):
+                evaluate()
 
 
 def test_calculator_rejects_unknown_element():

@@ -208,3 +208,11 @@ def test_every_element_up_to_max_z_is_accepted_and_the_bad_one_named():
     model.energy_and_forces(minischnet.collate([(np.array([1, 9]), R)], 3.0))  # Z = max_z is fine
     with pytest.raises(ValueError, match="element number 10 is outside 1..9"):
         model.energy_and_forces(minischnet.collate([(np.array([1, 10]), R)], 3.0))
+
+
+def test_from_reference_refuses_incomplete_parameters():
+    """Every weight must be given: a missing one is an error, not a silently random weight."""
+    params = small_params("schnet")
+    del params["interaction1.dense.b"]
+    with pytest.raises(RuntimeError, match="interactions.1.dense.bias"):
+        minischnet.SchNet.from_reference(params)
