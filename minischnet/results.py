@@ -1,6 +1,6 @@
 """Reading (and writing) the result files the studies ship in data/results/.
 
-The studies (``minischnet.studies``) write these files; the figures, the tutorials and the
+The study scripts (in the studies folder) write these files; the figures, the tutorials and the
 tests read them through the functions here, so no reader depends on a study.
 
     DISTANCE_BINS, densities, load_histograms    C20 RPMD distance histograms (Abb. 6 right)
