@@ -5,6 +5,8 @@
     python -m minischnet train --data my_dft.extxyz --run-dir runs/mine  # any file ASE reads
     torchrun --nproc_per_node=2 -m minischnet train ...  # data-parallel
     python -m minischnet ship runs/c20 data/models/c20_schnet.pt  # a run's model, for others
+    python -m minischnet models   # the shipped models, their test errors, where data are found
+    python -m minischnet tutorials minischnet-tutorials   # copy the notebooks out (a handout)
 
 A run directory holds checkpoint.pt (resume: run the same command again), best.pt, history.json,
 model.pt (the best model, with its hyperparameters, command, split and test errors) and
@@ -23,6 +25,7 @@ import os
 from pathlib import Path
 
 from ._malloc import keep_freed_memory
+from .resources import copy_tutorials, models_table, search_path
 from .train.run import add_train_arguments, run, ship
 
 
@@ -63,7 +66,30 @@ def main(argv=None):
         default=None,
         help="a sentence for the description (what this model is, what it is not)",
     )
+    sub.add_parser(
+        "models",
+        help="list the shipped models (minischnet.load(name)) and the folders data are read from",
+        formatter_class=_Help,
+    )
+    t = sub.add_parser(
+        "tutorials",
+        help="copy the tutorial notebooks into a folder; notebooks already there are kept",
+        formatter_class=_Help,
+    )
+    t.add_argument("folder", nargs="?", default="minischnet-tutorials")
     args = parser.parse_args(argv)
+    if args.command == "tutorials":
+        copied, kept = copy_tutorials(args.folder)
+        print(f"copied {len(copied)} files into {args.folder}/", end="")
+        print(
+            f"; kept {len(kept)} already there: {', '.join(k.name for k in kept)}" if kept else ""
+        )
+        print(f"then: jupyter lab {args.folder}/")
+        return
+    if args.command == "models":
+        print(models_table())
+        print("data are read from (first match wins):", *search_path(), sep="\n  ")
+        return
     keep_freed_memory()
     if args.command == "train":
         run(args, argv)

@@ -118,7 +118,13 @@ def view3d(atoms, js=None, width=500, height=400):
     script URL)."""
     from io import StringIO
 
-    import py3Dmol
+    try:
+        import py3Dmol
+    except ModuleNotFoundError:
+        raise ModuleNotFoundError(
+            "view3d draws molecules with py3Dmol, which is not installed: pip install py3Dmol "
+            '(it comes with pip install "minischnet[tutorials]")'
+        ) from None
     from ase.io import write
 
     class View(py3Dmol.view):

@@ -1,8 +1,10 @@
 """Reading (and writing) the result files the studies ship in data/results/.
 
 The study scripts (in the studies folder) write these files; the figures, the tutorials and the
-tests read them through the functions here, so no reader depends on a study.
+tests read them through the functions here, so no reader depends on a study. A shipped result is
+named by its path under results/ and found wherever minischnet is (a clone or an installed wheel).
 
+    path, read                                   a shipped result: its path; JSON or CSV contents
     DISTANCE_BINS, densities, load_histograms    C20 RPMD distance histograms (Abb. 6 right)
     finished_rpmd_study                          which C20 study to show
     read_rows, write_csv                         the CSV tables of the learning curve and variants
@@ -18,10 +20,27 @@ from pathlib import Path
 import numpy as np
 
 from ._atomic import atomic_write
+from .resources import find
 
 # 0.005 Å bins over 1.0-4.6 Å: C20's diameter is 4.1 Å; a pair stretched past 4.6 Å is not counted
 # (about 1 in 10^7 at 300 K; the number is 190 P frames minus the counts)
 DISTANCE_BINS = np.linspace(1.0, 4.6, 721)
+
+
+def path(name: str) -> Path:
+    """The file of a shipped result, e.g. ``path("learning_curve/learning_curve.csv")``."""
+    return find(f"results/{name}")
+
+
+def read(name: str):
+    """A shipped result's contents: a .json file as a dict, a .csv file as a list of row dicts
+    (strings), e.g. ``read("ipi_crosscheck.json")``."""
+    file = path(name)
+    if file.suffix == ".json":
+        return json.loads(file.read_text())
+    if file.suffix == ".csv":
+        return read_rows(file)
+    raise ValueError(f"read() takes a .json or .csv result, not {name!r}; path() gives its file")
 
 
 def densities(counts: dict) -> dict:
@@ -40,13 +59,20 @@ def load_histograms(out, P: int) -> dict:
         return densities({k: saved[k] for k in ("beads", "centroids")})
 
 
-def finished_rpmd_study(results) -> Path | None:
+def finished_rpmd_study(results=None) -> Path | None:
     """The longest C20 study whose summary.json holds both P = 1 and P = 8: the 1.25 ns runs
-    (``c20_rpmd_long``) once their joint summary is written, else the 20 ps study (``c20_rpmd``)."""
+    (``c20_rpmd_long``) once their joint summary is written, else the 20 ps study (``c20_rpmd``).
+    ``results`` is a results folder; by default the shipped one."""
     for name in ("c20_rpmd_long", "c20_rpmd"):
-        summary = Path(results) / name / "summary.json"
+        if results is None:
+            try:
+                summary = path(f"{name}/summary.json")
+            except FileNotFoundError:
+                continue
+        else:
+            summary = Path(results) / name / "summary.json"
         if summary.exists() and {"P1", "P8"} <= set(json.loads(summary.read_text())):
-            return Path(results) / name
+            return summary.parent
     return None
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from minischnet.data import atomization_energies, atomref_u0, qm9, qm9_split
+from minischnet.resources import find
 
 qm9_module = importlib.import_module(
     "minischnet.data.qm9"
@@ -82,7 +83,7 @@ def test_validation_subsets_are_random_not_the_smallest_molecules(ds):
 @pytest.mark.artifacts
 @needs_qm9pack
 def test_split_file_holds_qm9_indices(ds):
-    with np.load(qm9_module.split_path()) as d:
+    with np.load(find("qm9/split.npz")) as d:
         np.testing.assert_array_equal(d["test_qm9_index"], ds.info["index"][d["test"]])
 
 
@@ -129,5 +130,5 @@ def test_concurrent_cache_writers_do_not_collide(tmp_path):
 
 def test_missing_qm9pack_says_how_to_install(monkeypatch):
     monkeypatch.setattr(qm9_module.importlib.util, "find_spec", lambda name: None)
-    with pytest.raises(ModuleNotFoundError, match="pip install qm9pack"):
+    with pytest.raises(ModuleNotFoundError, match=r"pip install \"minischnet\[qm9\]\""):
         qm9_module.qm9pack_csvs()

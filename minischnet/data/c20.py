@@ -8,7 +8,12 @@ import json
 import numpy as np
 from ase import Atoms
 
-from .paths import data_dir, read_npz
+from ..resources import find, user_dir
+from .paths import read_npz
+
+
+def _recipe() -> str:
+    return f"python -m minischnet.data.make_c20 --out {user_dir() / 'c20'}"
 
 
 def c20_cage(bond_length: float = 1.45) -> Atoms:
@@ -41,9 +46,8 @@ def c20(split: str = "train"):
 
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-    path = data_dir() / "c20" / "c20.npz"
-    recipe = f"python -m minischnet.data.make_c20 --out {path.parent}"
-    arrays = read_npz(path, recipe, [f"{split}_R", f"{split}_E", f"{split}_F"])
+    path = find("c20/c20.npz", _recipe())
+    arrays = read_npz(path, _recipe(), [f"{split}_R", f"{split}_E", f"{split}_F"])
     R, E, F = (arrays[f"{split}_{k}"] for k in "REF")
     n = len(E)
     if R.shape != (n, 20, 3) or F.shape != (n, 20, 3):
@@ -70,7 +74,7 @@ def c20_sampling(split: str = "train") -> np.ndarray:
     """
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-    meta = json.loads((data_dir() / "c20" / "c20.json").read_text())
+    meta = json.loads(find("c20/c20.json", _recipe()).read_text())
     labels = []
     for chunk in meta["chunks"]:
         if chunk["split"] == split:
@@ -91,5 +95,6 @@ def c20_sampling(split: str = "train") -> np.ndarray:
 def c20_minimum() -> Atoms:
     """The GFN2-xTB minimum of C20 (relaxed by make_c20), the start of every C20 simulation."""
     atoms = c20_cage()
-    atoms.positions = np.load(data_dir() / "c20" / "minimum.npz")["positions"]
+    path = find("c20/minimum.npz", _recipe())
+    atoms.positions = read_npz(path, _recipe(), ["positions"])["positions"]
     return atoms

@@ -35,6 +35,7 @@ from ase.md.velocitydistribution import thermalize_momenta
 from ase.optimize import BFGS
 
 from .._atomic import atomic_write
+from ..resources import user_dir
 from .c20 import c20_cage
 
 CHUNK = 500
@@ -178,7 +179,12 @@ def main(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--out", type=Path, default=Path("data/c20"))
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=user_dir() / "c20",
+        help="folder (default: your user data folder, where minischnet.data finds it)",
+    )
     parser.add_argument("--n-train", type=int, default=20000)
     parser.add_argument("--n-test", type=int, default=2000)
     parser.add_argument(

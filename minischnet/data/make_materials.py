@@ -40,6 +40,7 @@ from ase.build import bulk
 from ase.data import atomic_numbers, covalent_radii
 
 from .._atomic import atomic_write
+from ..resources import user_dir
 
 ELEMENTS = (
     "H Li Be B C N O F Na Mg Al Si P S Cl K Ca Sc Ti V Cr Mn Fe Co Ni Cu Zn Ga Ge As Se Br "
@@ -192,7 +193,12 @@ def main(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--out", type=Path, default=Path("data/materials"))
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=user_dir() / "materials",
+        help="folder (default: your user data folder, where minischnet.data finds it)",
+    )
     parser.add_argument("--variants", type=int, default=5)
     parser.add_argument("--assemble", action="store_true")
     parser.add_argument(

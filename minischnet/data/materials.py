@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
+from ..resources import find, user_dir
 from .dataset import AtomsDataset
-from .paths import data_dir, read_npz
+from .paths import read_npz
+
+
+def materials_metadata() -> dict:
+    """materials.json: the method, the elements, the elemental references, the cells left out."""
+    recipe = f"python -m minischnet.data.make_materials --out {user_dir() / 'materials'}"
+    return json.loads(find("materials/materials.json", recipe).read_text())
 
 
 def materials() -> AtomsDataset:
@@ -18,8 +27,8 @@ def materials() -> AtomsDataset:
     H, N, O, F, Cl, Br and I are referenced to their diatomic molecules; cells still outside
     +-5 eV/atom were left out as implausible and are listed in the metadata (data/README.md).
     """
-    path = data_dir() / "materials" / "materials.npz"
-    arrays = read_npz(path, f"python -m minischnet.data.make_materials --out {path.parent}")
+    recipe = f"python -m minischnet.data.make_materials --out {user_dir() / 'materials'}"
+    arrays = read_npz(find("materials/materials.npz", recipe), recipe)
     n = len(arrays["energy"])
     return AtomsDataset(
         arrays["Z"],

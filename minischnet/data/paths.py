@@ -1,17 +1,11 @@
-"""Where the shipped data live: the repository's data/ folder, or $MINISCHNET_DATA."""
+"""Reading a shipped .npz file with errors that say what to do (where files are: ``resources``)."""
 
 from __future__ import annotations
 
-import os
 import zipfile
 from pathlib import Path
 
 import numpy as np
-
-
-def data_dir() -> Path:
-    """The folder holding models/, results/, qm9/, c20/ and materials/ (or $MINISCHNET_DATA)."""
-    return Path(os.environ.get("MINISCHNET_DATA", Path(__file__).resolve().parents[2] / "data"))
 
 
 def read_npz(path: Path, recipe: str, keys=None) -> dict:

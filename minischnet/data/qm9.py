@@ -15,9 +15,9 @@ in Debye, polarizability in bohr^3, <R^2> in bohr^2, Cv in cal/(mol K), rotation
 
 from __future__ import annotations
 
+import argparse
 import csv
 import importlib.util
-import os
 import warnings
 import zipfile
 from pathlib import Path
@@ -25,8 +25,9 @@ from pathlib import Path
 import numpy as np
 
 from .._atomic import atomic_write
+from ..resources import cache_dir, find, user_dir
 from .dataset import AtomsDataset
-from .paths import data_dir
+from .paths import read_npz
 
 HARTREE = 27.211386  # eV
 N_MOLECULES = 130_831
@@ -72,7 +73,7 @@ def qm9pack_csvs() -> list[Path]:
     if spec is None or not spec.submodule_search_locations:
         raise ModuleNotFoundError(
             "QM9 comes from the PyPI package qm9pack (about 100 MB, offline afterwards): "
-            "pip install qm9pack   (or: pip install -e '.[qm9]')"
+            'pip install "minischnet[qm9]"   (in a clone: pip install -e ".[qm9]")'
         )
     folder = Path(list(spec.submodule_search_locations)[0]) / "data"
     files = [folder / f"qm9_part{k}.csv" for k in (1, 2, 3)]
@@ -82,14 +83,6 @@ def qm9pack_csvs() -> list[Path]:
             f"qm9pack is installed but its data files are missing: {missing}; reinstall it"
         )
     return files
-
-
-def cache_dir() -> Path:
-    base = (
-        os.environ.get("MINISCHNET_CACHE")
-        or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "minischnet"
-    )
-    return Path(base)
 
 
 def _parse_csvs(files) -> dict:
@@ -235,8 +228,7 @@ def make_split(seed: int = SPLIT_SEED) -> dict:
     }
 
 
-def split_path() -> Path:
-    return data_dir() / "qm9" / "split.npz"
+SPLIT_RECIPE = "python -m minischnet.data.qm9  (needs qm9pack; writes user_dir()/qm9/split.npz)"
 
 
 def qm9_split(part: str, n: int | None = None) -> np.ndarray:
@@ -247,8 +239,7 @@ def qm9_split(part: str, n: int | None = None) -> np.ndarray:
     """
     if part not in ("train", "validation", "test"):
         raise ValueError(f"part must be 'train', 'validation' or 'test', got {part!r}")
-    with np.load(split_path()) as d:
-        positions = d[part]
+    positions = read_npz(find("qm9/split.npz", SPLIT_RECIPE), SPLIT_RECIPE, [part])[part]
     if n is not None:
         if part == "test":
             raise ValueError(
@@ -261,11 +252,12 @@ def qm9_split(part: str, n: int | None = None) -> np.ndarray:
     return positions
 
 
-def write_split(ds: AtomsDataset | None = None) -> Path:
-    """Write data/qm9/split.npz (positions and QM9 indices). ``python -m minischnet.data.qm9``"""
+def write_split(out: Path | str | None = None, ds: AtomsDataset | None = None) -> Path:
+    """Write ``out/split.npz`` (positions and QM9 indices; ``out`` defaults to user_dir()/qm9).
+    ``python -m minischnet.data.qm9 --out data/qm9`` made the shipped one."""
     ds = ds or qm9()
     split = make_split()
-    path = split_path()
+    path = Path(out or user_dir() / "qm9") / "split.npz"
     path.parent.mkdir(parents=True, exist_ok=True)
     arrays = dict(split, seed=np.array(SPLIT_SEED))
     arrays.update({f"{k}_qm9_index": ds.info["index"][v] for k, v in split.items()})
@@ -273,5 +265,11 @@ def write_split(ds: AtomsDataset | None = None) -> Path:
     return path
 
 
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Write the fixed QM9 split (seed 0).")
+    parser.add_argument("--out", type=Path, default=None, help="folder (default: user_dir()/qm9)")
+    print(f"wrote {write_split(parser.parse_args(argv).out)}")
+
+
 if __name__ == "__main__":
-    print(f"wrote {write_split()}")
+    main()

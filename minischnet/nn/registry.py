@@ -2,6 +2,7 @@
 
     MODEL_CLASSES["schnet"] -> SchNet                 a new model is one more entry here
     minischnet.save(model, "c20.pt", test_mae=...)   ->   minischnet.load("c20.pt")
+    minischnet.load("c20_schnet")                    a shipped model, by name
 
 A model file holds a model with its hyperparameters (and, for a training checkpoint, the
 training state beside it).
@@ -18,6 +19,7 @@ from pathlib import Path
 import torch
 
 from .._atomic import atomic_write
+from ..resources import model_path
 from .dtnn import DTNN
 from .schnet import SchNet
 
@@ -93,7 +95,9 @@ def load_checkpoint(path, model) -> dict:
 
 def load(path, device=None):
     """The model stored at ``path`` (eval mode), with ``model.info`` holding what was saved beside
-    it."""
+    it. ``path`` may also be the name of a shipped model: ``load("c20_schnet")`` (the names and
+    what each learned: ``minischnet.resources.shipped_models()``)."""
+    path = model_path(path)
     state = _read(path)
     if state["kind"] not in MODEL_CLASSES:
         raise ValueError(
