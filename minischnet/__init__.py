@@ -5,6 +5,7 @@
     minischnet.SchNet, DTNN   the same functions as torch modules, batched, CPU or CUDA
     minischnet.collate        ase.Atoms -> Batch (flat atoms, flat pair lists, structure index)
     minischnet.Calculator     an ASE calculator around any model
+    minischnet.load(name)     a shipped model by name ("qm9_schnet"; shipped_models() lists them)
 
 Units: Å, eV, eV/Å everywhere; conversions only at the edges.
 
@@ -18,6 +19,7 @@ from ._scale import scale
 from .calculator import Calculator
 from .data.batch import Batch, collate
 from .nn import DTNN, SchNet, load, save
+from .resources import shipped_models
 
 __version__ = "0.1.0"
 
@@ -31,4 +33,5 @@ __all__ = [
     "load",
     "save",
     "scale",
+    "shipped_models",
 ]

@@ -74,10 +74,11 @@ def cache_dir() -> Path:
 
 def search_path() -> list[Path]:
     """The folders ``find`` looks in, first match wins (see the module docstring)."""
-    folders = [user_dir()]
+    folders = [user_dir()]  # listed even before it exists: it is where your own files go
     if _is_clone_data(_CLONE):
         folders.append(_CLONE)
-    folders.append(_PACKAGE)
+    if _PACKAGE.is_dir():
+        folders.append(_PACKAGE)
     return list(dict.fromkeys(folders))  # $MINISCHNET_DATA is user_dir() when set: once only
 
 

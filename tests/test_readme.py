@@ -35,23 +35,29 @@ def test_ten_line_example_agrees_with_the_reference(monkeypatch, capsys):
     assert e_model == pytest.approx(e_reference, rel=1e-6)  # float32 model, float64 reference
 
 
-def test_shell_commands_run_or_are_what_ci_runs():
-    ci = (ROOT / ".ci" / "run").read_text()
+def test_shell_commands_run_or_are_what_ci_runs(tmp_path):
+    ci = (ROOT / ".ci" / "run").read_text() + (ROOT / ".ci" / "installed").read_text()
     lines = [
         line.strip() for block in blocks("bash") for line in block.splitlines() if line.strip()
     ]
     assert lines, "the README has shell blocks"
     for line in lines:
         if line.startswith("python -m minischnet"):
+            command = line.split("&&")[0].split()
             done = subprocess.run(
-                [sys.executable, *line.split()[1:]],
+                [sys.executable, *command[1:]],
                 capture_output=True,
                 text=True,
-                cwd=ROOT,
+                cwd=tmp_path,  # from anywhere, not only from the clone
                 timeout=120,
             )
             assert done.returncode == 0, done.stderr[-2000:]
-            assert "default" in done.stdout  # --help shows the defaults
+            if "--help" in command:
+                assert "default" in done.stdout  # --help shows the defaults
+            if "tutorials" in command:  # the handout: the notebooks land in the named folder
+                folder = tmp_path / command[command.index("tutorials") + 1]
+                assert len(list(folder.glob("*.ipynb"))) == 8
+                assert line.endswith(f"jupyter lab {folder.name}/")
         elif line.startswith("pip install") and "[test]" in line or "jupyter-book build" in line:
             assert line in ci, f"CI does not run the README's command {line!r}"
         elif line.startswith("pip install") or line.startswith("python3 -m venv"):
