@@ -3,7 +3,7 @@
 The shipped files (four trained models, the QM9 split, the C20 and crystal data sets, the results
 the tutorials show) travel inside the installed package, as ``minischnet/_data``; in a clone of the
 repository they are its ``data/`` folder. ``find`` looks for a file in these folders, in order,
-and the first that holds it wins:
+and the first that holds it wins::
 
     $MINISCHNET_DATA        a folder laid out like data/ (models/, c20/, qm9/, materials/, results/)
     user_dir()              what you made yourself, e.g. ``python -m minischnet.data.make_c20``
@@ -11,7 +11,7 @@ and the first that holds it wins:
     the package's _data     inside an installed wheel
 
 Nothing is ever written into the installed package: the data recipes write into ``user_dir()``
-unless told otherwise, the QM9 cache goes to ``cache_dir()``.
+unless told otherwise, the QM9 cache goes to ``cache_dir()``. The functions::
 
     find(relative)          the path of a shipped or user-made file, or an error that says how to
                             get it
