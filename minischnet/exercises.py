@@ -3,7 +3,7 @@
 Each ``check_...`` runs your function and the reference on random inputs. It returns quietly when
 they agree, and otherwise raises ``AssertionError`` with a message that names the likely mistake
 (a wrong shape, a sum over the wrong index, a missing cutoff, the sign of the force...), found by
-comparing your answer with the answers those mistakes give.
+comparing your answer with the answers those mistakes give::
 
     check_gaussian_expansion(f)   f(d, centers, gamma) -> (P, K)         the radial basis of (4)
     check_cosine_cutoff(f)        f(d, cutoff) -> (P,)                   the smooth cutoff
@@ -201,7 +201,7 @@ def check_forces(f, seed=0):
 
 def check_energy_force_loss(f, seed=0):
     """``f(E, E_hat, F, F_hat, rho)``: loss (6) of one structure,
-    rho (E - E_hat)^2 + (1/n) sum_i |F_i - F_hat_i|^2, with F (n, 3)."""
+    ``rho (E - E_hat)^2 + (1/n) sum_i |F_i - F_hat_i|^2``, with F (n, 3)."""
     rng = np.random.default_rng(seed)
     n, rho = 5, 0.1
     E, E_hat = -3.2, -2.9
