@@ -1,11 +1,11 @@
 """The figures of the thesis summary, made from results: tutorials call these, scripts save them.
 
-    filter_figure            Abb. 2   energy along a stretched bond, continuous vs discrete filters
-    local_potential_figure   Abb. 4   local chemical potential on a shell around a molecule
-    local_potential_view     Abb. 4   the same in 3D (py3Dmol), colored by potential
-    embedding_figure         Abb. 5   first two principal components of element embeddings
-    learning_curve_figure    Abb. 6   (left) test MAE against training set size
-    distance_figure          Abb. 6   (right) C-C distance distributions, classical vs P = 8
+    filter_figure            Fig. 2   energy along a stretched bond, continuous vs discrete filters
+    local_potential_figure   Fig. 4   local chemical potential on a shell around a molecule
+    local_potential_view     Fig. 4   the same in 3D (py3Dmol), colored by potential
+    embedding_figure         Fig. 5   first two principal components of element embeddings
+    learning_curve_figure    Fig. 6   (left) test MAE against training set size
+    distance_figure          Fig. 6   (right) C-C distance distributions, classical vs P = 8
     history_figure                    one training run: validation MAE and learning rate per epoch
 
 Every function returns the matplotlib Figure (or py3Dmol view); ``path=`` also saves it.
@@ -38,7 +38,7 @@ def _plt():
 
 
 def filter_figure(model, atoms, i, j, distances, bin_width=0.1, path=None):
-    """Abb. 2: E along the i-j bond with the model's continuous filter and with a binned one."""
+    """Fig. 2: E along the i-j bond with the model's continuous filter and with a binned one."""
     plt = _plt()
     continuous = bond_scan(model, atoms, i, j, distances)
     discrete = bond_scan(discretized(model, bin_width), atoms, i, j, distances)
@@ -76,7 +76,7 @@ def local_potential_figure(
     label="local potential (eV)",
     clip=(2, 98),
 ):
-    """Abb. 4: the probe energy on the surface points (3D scatter), atoms drawn in CPK colors.
+    """Fig. 4: the probe energy on the surface points (3D scatter), atoms drawn in CPK colors.
 
     Also for any other energy on the same points, e.g. ``interpret.insertion_energy``: name it in
     ``label``. Colors run over the ``clip`` percentiles of ``potential`` (``color_range``); beyond
@@ -143,7 +143,7 @@ def view3d(atoms, js=None, width=500, height=400):
 
 
 def local_potential_view(atoms, points, potential, js=None, width=500, height=400, clip=(2, 98)):
-    """Abb. 4 in 3D: the molecule as sticks, the surface as small spheres colored by potential
+    """Fig. 4 in 3D: the molecule as sticks, the surface as small spheres colored by potential
     (py3Dmol), over the same color range as ``local_potential_figure``."""
     import matplotlib
 
@@ -162,9 +162,9 @@ def local_potential_view(atoms, points, potential, js=None, width=500, height=40
     return view
 
 
-# Main group (IUPAC 1-18) of every element up to Bi: colours for Abb. 5.
+# Main group (IUPAC 1-18) of every element up to Bi: colours for Fig. 5.
 def embedding_figure(coords, elements, explained=None, path=None):
-    """Abb. 5: element embeddings in their first two principal components, colored by group."""
+    """Fig. 5: element embeddings in their first two principal components, colored by group."""
     plt = _plt()
     Z = [atomic_numbers[e] if isinstance(e, str) else int(e) for e in elements]
     groups = np.array([group(z) for z in Z])
@@ -184,7 +184,7 @@ def embedding_figure(coords, elements, explained=None, path=None):
 
 
 def learning_curve_figure(csv_path, path=None, chemical_accuracy=0.043):
-    """Abb. 6 (left): test MAE of U0 against N, one line per model and T (from
+    """Fig. 6 (left): test MAE of U0 against N, one line per model and T (from
     learning_curve.csv)."""
     plt = _plt()
     rows = read_rows(csv_path)
@@ -224,7 +224,7 @@ def learning_curve_figure(csv_path, path=None, chemical_accuracy=0.043):
 
 
 def distance_figure(histograms: dict, path=None):
-    """Abb. 6 (right): C-C distance distributions, one curve per run (e.g. {"P = 1": h1,
+    """Fig. 6 (right): C-C distance distributions, one curve per run (e.g. {"P = 1": h1,
     "P = 8": h8})."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(5, 3.2))

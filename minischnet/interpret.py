@@ -1,20 +1,20 @@
 """Looking inside a trained network (the thesis summary's section 3).
 
-discretized        Abb. 2: the same model with a discrete (binned) filter, as images have
+discretized        Fig. 2: the same model with a discrete (binned) filter, as images have
 bond_scan          energies along a stretched bond (smooth for continuous filters)
-local_potential    Abb. 4: the energy a probe atom would contribute at points around a molecule
+local_potential    Fig. 4: the energy a probe atom would contribute at points around a molecule
 probe_surface      where to put the probes: a closed shell at a fixed distance outside the atoms
-insertion_energy   Abb. 4 by any calculator: E(molecule + probe) - E(molecule) - E(probe)
-shift_partition    the same energies and forces, split otherwise among the atoms (Abb. 4's basis)
-energy_by_partner  the atom-wise energies of, e.g., hydrogens on C, N and O (Abb. 4's background)
-lowest_nearest     Abb. 4's reading: which atoms the lowest points of a potential lie next to
-mean_by_nearest    Abb. 4's reading of the whole shell: the mean potential on each atom's patch
-rank_at            Abb. 4's second reading: how low a potential lies at one place (a vacancy)
+insertion_energy   Fig. 4 by any calculator: E(molecule + probe) - E(molecule) - E(probe)
+shift_partition    the same energies and forces, split otherwise among the atoms (Fig. 4's basis)
+energy_by_partner  the atom-wise energies of, e.g., hydrogens on C, N and O (Fig. 4's background)
+lowest_nearest     Fig. 4's reading: which atoms the lowest points of a potential lie next to
+mean_by_nearest    Fig. 4's reading of the whole shell: the mean potential on each atom's patch
+rank_at            Fig. 4's second reading: how low a potential lies at one place (a vacancy)
 removed_position   where the atom a radical lacks was (its vacancy)
 correlations       Pearson and rank correlation of two potentials on the same points
-embedding_pca      Abb. 5: the leading principal components of the element embeddings
-ordering           Abb. 5: does a series of elements (H, Li, Na, ...) appear in order on a line?
-group_clustering   Abb. 5: are elements of one group closer to each other than to the rest?
+embedding_pca      Fig. 5: the leading principal components of the element embeddings
+ordering           Fig. 5: does a series of elements (H, Li, Na, ...) appear in order on a line?
+group_clustering   Fig. 5: are elements of one group closer to each other than to the rest?
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def _block_hooks(model, hook):
 
 
 def local_potential(model, atoms, points, probe="H", batch_size: int = 512) -> np.ndarray:
-    """Local chemical potential (eV) at each of ``points`` (n_points, 3), Å: Abb. 4.
+    """Local chemical potential (eV) at each of ``points`` (n_points, 3), Å: Fig. 4.
 
     A probe atom (hydrogen by default, any element) is put at each point. It feels the molecule,
     but the molecule's atoms do not feel it, so the molecule's own representation is untouched:
@@ -128,7 +128,7 @@ def insertion_energy(calculator, atoms, points, probe="H", batch_size: int = 256
         E(atoms + probe at r) - E(atoms) - E(probe alone),
 
     everything interacting and nothing relaxed. This is what quantum chemistry can say about where
-    an atom is attracted (Abb. 4's "ein Wasserstoffatom wird stärker angezogen"), so it is the
+    an atom is attracted (Fig. 4's "ein Wasserstoffatom wird stärker angezogen"), so it is the
     independent check on ``local_potential``: run it with a reference method, e.g.
     ``tblite.ase.TBLite(method="GFN2-xTB")``, or with ``minischnet.Calculator(model)`` to compare a
     model's total-energy answer with its masked probe. Any ASE calculator works; one with
@@ -217,7 +217,7 @@ def shift_partition(
     (energies, forces) can tell the two splits apart, yet a probe (``local_potential``) reads off
     the split: it keeps its own ``-delta * s(d)``, and what its partner takes is not read.
 
-    This is the freedom behind Abb. 4: which atoms look attractive to a probe is a property of the
+    This is the freedom behind Fig. 4: which atoms look attractive to a probe is a property of the
     partition one training run happens to settle on, not of the energies.
     """
     if not 0 < r_on < r_off <= model.cutoff:
@@ -268,7 +268,7 @@ def mean_by_nearest(atoms, points, potential) -> dict:
     """{"O0": mean, ...}: the mean potential (eV) over the part of the shell nearest to each atom.
 
     Where ``lowest_nearest`` reads the tail (a few points, a few meV apart, can move it from one
-    atom to another), this reads the whole surface as a coloured picture of Abb. 4 shows it: which
+    atom to another), this reads the whole surface as a coloured picture of Fig. 4 shows it: which
     atom's patch of the shell is low on the whole. Atoms with no point nearest to them are left out.
     """
     nearest, potential = _nearest_atom(atoms, points, potential)
@@ -311,7 +311,7 @@ def rank_at(points, potential, position, radius: float = 0.6) -> dict:
     - ``n_near``: how many points that mean is over;
     - ``minimum_distance``: how far (Å) the single lowest point is from ``position``.
 
-    Abb. 4 asks that a removed hydrogen leave a low spot at its vacancy: ``share_above`` says
+    Fig. 4 asks that a removed hydrogen leave a low spot at its vacancy: ``share_above`` says
     whether the spot is low, ``minimum_distance`` whether it is *the* minimum.
     """
     points, potential = _on_points(points, potential)
@@ -334,7 +334,7 @@ def energy_by_partner(model, molecules, element="H", batch_size: int = 200) -> d
     grouped by the element of its nearest neighbour: {"C": array, "N": array, ...}.
 
     Eq. (3) splits a molecule's energy into atom-wise terms, and nothing but training decides how.
-    A probe's local potential (Abb. 4) is one more such term, so where a model puts its lowest
+    A probe's local potential (Fig. 4) is one more such term, so where a model puts its lowest
     potential follows from how it splits real molecules: if it gives hydrogens bonded to oxygen
     higher terms than hydrogens bonded to carbon, a probe beside an oxygen will not be low either.
     """
@@ -372,7 +372,7 @@ def discretized(model, bin_width: float = 0.1):
     """A copy of ``model`` whose filters see distances rounded to a grid of ``bin_width`` Å.
 
     That is a discrete filter, a table of values at grid points as an image convolution uses
-    (Abb. 2): the energy jumps whenever a distance crosses the middle between two grid points.
+    (Fig. 2): the energy jumps whenever a distance crosses the middle between two grid points.
     """
     if not bin_width > 0:
         raise ValueError(f"bin_width must be positive, got {bin_width}")
@@ -395,7 +395,7 @@ def bond_scan(model, atoms, i: int, j: int, distances) -> np.ndarray:
 
 
 def embedding_pca(model, elements) -> tuple[np.ndarray, np.ndarray]:
-    """First two principal components of the embeddings A[Z] of ``elements`` (Abb. 5).
+    """First two principal components of the embeddings A[Z] of ``elements`` (Fig. 5).
 
     Returns coordinates (n_elements, 2) and the fraction of the variance each component explains.
     """

@@ -294,7 +294,7 @@ def pair_distances(positions: np.ndarray) -> np.ndarray:
 
 
 def distance_histograms(positions: np.ndarray, bins=np.linspace(1.0, 4.5, 351)) -> dict:
-    """Normalised distance distributions of the beads and of the centroids (Abb. 6 right).
+    """Normalised distance distributions of the beads and of the centroids (Fig. 6 right).
 
     positions: (frames, nbeads, natoms, 3). Returns bin centres and the two densities (1/Å).
     """

@@ -5,7 +5,7 @@ tests read them through the functions here, so no reader depends on a study. A s
 named by its path under results/ and found wherever minischnet is (a clone or an installed wheel).
 
     path, read                                   a shipped result: its path; JSON or CSV contents
-    DISTANCE_BINS, densities, load_histograms    C20 RPMD distance histograms (Abb. 6 right)
+    DISTANCE_BINS, densities, load_histograms    C20 RPMD distance histograms (Fig. 6 right)
     finished_rpmd_study                          which C20 study to show
     read_rows, write_csv                         the CSV tables of the learning curve and variants
     variants_summary                             mean and spread over seeds of each SchNet variant

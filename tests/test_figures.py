@@ -124,7 +124,7 @@ def test_make_figures_regenerates_from_shipped_files(tmp_path, capsys):
 
 
 def test_abb6_right_comes_from_the_longest_finished_study(tmp_path):
-    """The 1.25 ns runs draw Abb. 6 (right) only once their joint summary holds both P; a long run
+    """The 1.25 ns runs draw Fig. 6 (right) only once their joint summary holds both P; a long run
     with one P finished (its process writes a summary of its own P) leaves the 20 ps study in
     place."""
     import json

@@ -295,7 +295,7 @@ def test_insertion_energy_of_a_model_unlike_its_masked_probe(model, rng):
 )
 @pytest.mark.requires("qm9pack")
 def test_gfn2_xtb_binds_a_hydrogen_at_the_oxygens_and_at_a_vacancy():
-    """The chemistry Abb. 4 reads off its network, checked with quantum chemistry: on the 1.2 Å
+    """The chemistry Fig. 4 reads off its network, checked with quantum chemistry: on the 1.2 Å
     shell around N-formylformamide a hydrogen is bound most strongly beside the oxygens
     (C=O -> C-OH), and with the N-H hydrogen removed, at its vacancy."""
     from tblite.ase import TBLite

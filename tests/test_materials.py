@@ -1,4 +1,4 @@
-"""The crystal data set (Abb. 5): its size and coverage, its numbers recomputed with tblite."""
+"""The crystal data set (Fig. 5): its size and coverage, its numbers recomputed with tblite."""
 
 import json
 

@@ -1,4 +1,4 @@
-"""Abb. 4's partition study: its committed numbers are what the committed models give."""
+"""Fig. 4's partition study: its committed numbers are what the committed models give."""
 
 import json
 from pathlib import Path
@@ -125,7 +125,7 @@ def test_a_row_is_reproduced_from_its_model(study, reference, vacancy, which):
 
 
 def test_the_shipped_model_shows_abb4(study):
-    # Abb. 4 with the shipped model (its numbers are recomputed from the model above): the patches
+    # Fig. 4 with the shipped model (its numbers are recomputed from the model above): the patches
     # of the shell nearest to the two oxygens are the lowest two, as for GFN2-xTB; the patch order
     # follows GFN2-xTB's; and without the N-H hydrogen the spot at its vacancy lies low on the shell
     row = row_of(study, "shipped")

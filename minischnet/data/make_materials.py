@@ -1,5 +1,5 @@
 """Generate a crystal data set over 60 elements with GFN1-xTB (tblite), for element embeddings
-(Abb. 5).
+(Fig. 5).
 
     python -m minischnet.data.make_materials --out data/materials [--variants 4]
 

@@ -202,8 +202,8 @@ LEARNING_CURVE_SIZES = (1_000, 2_000, 5_000, 10_000, 25_000, 50_000, 110_000)
 
 
 def n_formylformamide(qm9_set=None):
-    """N-formylformamide (O=CNC=O) from QM9, the molecule of Abb. 4, and the same molecule
-    without the hydrogen on nitrogen (the radical of Abb. 4's second panel)."""
+    """N-formylformamide (O=CNC=O) from QM9, the molecule of Fig. 4, and the same molecule
+    without the hydrogen on nitrogen (the radical of Fig. 4's second panel)."""
     qm9_set = qm9() if qm9_set is None else qm9_set
     k = int(np.flatnonzero(qm9_set.info["smiles"] == "O=CNC=O")[0])
     mol = qm9_set[k]

@@ -1,10 +1,10 @@
 """The studies: the scripts that made each shipped result, run as
 ``python -m minischnet.studies.NAME``.
 
-    c20_rpmd          Abb. 6 right: RPMD of C20 at 300 K with P = 1 and 8 beads (resumable)
-    learning_curve    Abb. 6 left: test MAE of U0 on QM9 against N, DTNN and SchNet (resumable)
+    c20_rpmd          Fig. 6 right: RPMD of C20 at 300 K with P = 1 and 8 beads (resumable)
+    learning_curve    Fig. 6 left: test MAE of U0 on QM9 against N, DTNN and SchNet (resumable)
     variants          SchNet's implementation choices, each trained with several seeds
-    partition_study   Abb. 4 asked of many models, checked against GFN2-xTB
+    partition_study   Fig. 4 asked of many models, checked against GFN2-xTB
     make_figures      the thesis summary's figures from the shipped models and results
 
 A study may use anything in the library; the library never imports a study. What a tutorial

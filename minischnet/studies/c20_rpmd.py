@@ -1,4 +1,4 @@
-r"""The C20 study of Abb. 6 (right): RPMD at 300 K with P = 1 and P = 8 beads, SchNet forces.
+r"""The C20 study of Fig. 6 (right): RPMD at 300 K with P = 1 and P = 8 beads, SchNet forces.
 
     python -m minischnet.studies.c20_rpmd --model data/models/c20_schnet.pt \
         --out data/results/c20_rpmd

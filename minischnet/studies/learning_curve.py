@@ -1,4 +1,4 @@
-"""The learning curve of Abb. 6 (left): test MAE of U0 on QM9 against the number of training
+"""The learning curve of Fig. 6 (left): test MAE of U0 on QM9 against the number of training
 molecules.
 
     python -m minischnet.studies.learning_curve --out data/results/learning_curve

@@ -2,17 +2,17 @@
 
     python -m minischnet.studies.make_figures --out data/results/figures
 
-Abb. 2  abb2_filters.png           continuous vs discrete filters: C=O stretch of formamide
+Fig. 2  abb2_filters.png           continuous vs discrete filters: C=O stretch of formamide
                                    (QM9 model)
-Abb. 4  abb4_local_potential.png   H-probe potential around N-formylformamide (QM9 model), and
+Fig. 4  abb4_local_potential.png   H-probe potential around N-formylformamide (QM9 model), and
         abb4_local_potential_minus_H.png  the same with the hydrogen on nitrogen removed
         abb4_gfn2_insertion.png, abb4_gfn2_insertion_minus_H.png  their check by quantum chemistry:
                                    the GFN2-xTB energy of putting a hydrogen there (when tblite is
                                    installed)
-Abb. 5  abb5_embeddings_qm9.png    element embeddings of the QM9 model;
+Fig. 5  abb5_embeddings_qm9.png    element embeddings of the QM9 model;
                                    abb5_embeddings_materials.png of the crystal model (when
                                    data/models/materials_schnet.pt exists)
-Abb. 6  abb6_learning_curve.png    from data/results/learning_curve/learning_curve.csv
+Fig. 6  abb6_learning_curve.png    from data/results/learning_curve/learning_curve.csv
         abb6_c20_distances.png     from data/results/c20_rpmd_long/ (1.25 ns) once finished, else
                                    c20_rpmd/
 
@@ -37,7 +37,7 @@ def main(argv=None):
     )
     parser.add_argument("--out", type=Path, default=Path("data/results/figures"))
     parser.add_argument(
-        "--probe-distance", type=float, default=1.2, help="Å, radius of the probe shell (Abb. 4)"
+        "--probe-distance", type=float, default=1.2, help="Å, radius of the probe shell (Fig. 4)"
     )
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -94,7 +94,7 @@ def main(argv=None):
             from tblite.ase import TBLite
         except ImportError:
             print(
-                "skipped the GFN2-xTB check of Abb. 4: tblite is not installed (pip install tblite)"
+                "skipped the GFN2-xTB check of Fig. 4: tblite is not installed (pip install tblite)"
             )
         else:
             from ..interpret import insertion_energy
@@ -115,7 +115,7 @@ def main(argv=None):
                 plt.close("all")  # saved; an open figure would only hold memory
                 made.append(name)
     else:
-        print(f"skipped Abb. 2, 4 and the QM9 part of Abb. 5: {qm9_model_path} is missing")
+        print(f"skipped Fig. 2, 4 and the QM9 part of Fig. 5: {qm9_model_path} is missing")
     materials_model_path = root / "models" / "materials_schnet.pt"
     if materials_model_path.exists():
         model = minischnet.load(materials_model_path)
@@ -127,7 +127,7 @@ def main(argv=None):
         plt.close("all")  # saved; an open figure would only hold memory
         made.append("abb5_embeddings_materials.png")
     else:
-        print(f"skipped the materials part of Abb. 5: {materials_model_path} is missing")
+        print(f"skipped the materials part of Fig. 5: {materials_model_path} is missing")
     curve = root / "results" / "learning_curve" / "learning_curve.csv"
     if curve.exists():
         learning_curve_figure(curve, path=args.out / "abb6_learning_curve.png")
@@ -142,7 +142,7 @@ def main(argv=None):
         plt.close("all")  # saved; an open figure would only hold memory
         made.append(f"abb6_c20_distances.png (from {rpmd.name})")
     else:
-        print(f"skipped Abb. 6 right: no finished P = 1 and P = 8 study in {root / 'results'}")
+        print(f"skipped Fig. 6 right: no finished P = 1 and P = 8 study in {root / 'results'}")
     print("wrote", ", ".join(made), "to", args.out)
 
 

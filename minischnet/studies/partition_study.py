@@ -1,9 +1,9 @@
-"""Abb. 4's open question, asked of many models: how does each split energy among its hydrogens?
+"""Fig. 4's open question, asked of many models: how does each split energy among its hydrogens?
 
     python -m minischnet.studies.partition_study --out data/results/abb4_partition/partition.json
         MODEL.pt ...
 
-The thesis summary's Abb. 4 puts the lowest hydrogen-probe potential of N-formylformamide beside
+The thesis summary's Fig. 4 puts the lowest hydrogen-probe potential of N-formylformamide beside
 the oxygens; our models disagree with each other: most put it beside the nitrogen and the N–H
 hydrogen, the one trained on all 110,000 molecules puts its lowest patches at the oxygens. A probe's
 potential is one more atom-wise term of eq. (3), so where it is low depends on how the model splits

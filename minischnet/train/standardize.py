@@ -7,7 +7,7 @@ atomref: least squares of E against the element counts of each training structur
 energies), or none; mean and std: of the per-atom residual (E - sum_i atomref[Z_i]) / n_atoms.
 
 The choice fixes nothing about the total energy, but it is the starting point from which training
-splits E into atom-wise terms (eq. 3), so it changes what a local chemical potential (Abb. 4) shows.
+splits E into atom-wise terms (eq. 3), so it changes what a local chemical potential (Fig. 4) shows.
 """
 
 from __future__ import annotations
