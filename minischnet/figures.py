@@ -7,6 +7,9 @@
     learning_curve_figure    Fig. 6   (left) test MAE against training set size
     distance_figure          Fig. 6   (right) C-C distance distributions, classical vs P = 8
     history_figure                    one training run: validation MAE and learning rate per epoch
+    refinement_figure        Fig. 1   iterative refinement (1), drawn for a small molecule
+    schnet_figure            Fig. 3   the SchNet architecture and one interaction block
+    ring_polymer_figure               P beads per atom joined by springs (chapter 7)
 
 Every function returns the matplotlib Figure (or py3Dmol view); ``path=`` also saves it.
 """
@@ -27,7 +30,7 @@ from .results import read_rows
 def _finish(fig, path):
     fig.tight_layout()
     if path is not None:
-        fig.savefig(path, dpi=150)
+        fig.savefig(path, dpi=200)
     return fig
 
 
@@ -248,4 +251,132 @@ def history_figure(history, path=None):
     ax2.semilogy(history.epoch, history.lr, color="gray", ls=":")
     ax2.set_ylabel("learning rate (dotted)")
     ax.legend(loc="upper right", fontsize=8)
+    return _finish(fig, path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Diagrams: drawn by code, so that they are tested and can be redrawn
+
+
+def _box(ax, x, y, text, width=2.6, height=0.5, color="#dbe9f6"):
+    from matplotlib.patches import FancyBboxPatch
+
+    ax.add_patch(
+        FancyBboxPatch(
+            (x - width / 2, y - height / 2), width, height, boxstyle="round,pad=0.04",
+            facecolor=color, edgecolor="0.3", linewidth=0.8,
+        )
+    )  # fmt: skip
+    ax.text(x, y, text, ha="center", va="center", fontsize=9)
+
+
+def _arrow(ax, start, end, color="0.3", style="-|>", rad=0.0):
+    ax.annotate(
+        "", xy=end, xytext=start,
+        arrowprops=dict(arrowstyle=style, color=color, lw=0.9, connectionstyle=f"arc3,rad={rad}"),
+    )  # fmt: skip
+
+
+def refinement_figure(symbols=("O", "H", "H"), T=3, path=None):
+    """Fig. 1: iterative refinement, eq. (1). Each column is one step t; every atom's
+    representation x_i^(t+1) is x_i^(t) (straight arrow, the residual) plus the interactions
+    v^(t) with its neighbours (slanted arrows). Returns the Figure."""
+    plt = _plt()
+    n = len(symbols)
+    fig, ax = plt.subplots(figsize=(1.9 * (T + 1) + 0.6, 0.9 * n + 1.0))
+    colors = {"H": "#f2f2f2", "C": "#909090", "N": "#3050f8", "O": "#ff6b6b", "F": "#90e050"}
+    for t in range(T + 1):
+        for i, s in enumerate(symbols):
+            circle = plt.Circle((2 * t, -i), 0.28, facecolor=colors.get(s, "#dbe9f6"),
+                                edgecolor="0.2", zorder=3)  # fmt: skip
+            ax.add_patch(circle)
+            label = f"$x_{{{s}{i + 1}}}^{{({t})}}$" if t else f"$A_{{{s}}}$"
+            ax.text(2 * t, -i, label, ha="center", va="center", fontsize=8, zorder=4)
+            if t < T:
+                _arrow(ax, (2 * t + 0.3, -i), (2 * t + 1.7, -i))  # residual: x^(t) -> x^(t+1)
+                for j in range(n):
+                    if j != i:
+                        _arrow(ax, (2 * t + 0.3, -j), (2 * t + 1.7, -i), color="#d62728")
+        ax.text(2 * t, 0.75, "embedding" if t == 0 else f"t = {t}", ha="center", fontsize=9)
+    ax.text(T, -n + 0.25, "black: $x_i^{(t)}$ carried on;  red: $v^{(t)}(x_j, d_{ij})$ from each "
+            "neighbour j, summed (eq. 1)", ha="center", fontsize=8)  # fmt: skip
+    ax.set(xlim=(-0.6, 2 * T + 0.6), ylim=(-n + 0.0, 1.1), aspect="equal")
+    ax.axis("off")
+    return _finish(fig, path)
+
+
+def schnet_figure(path=None):
+    """Fig. 3: the SchNet architecture. Left, the whole network from atom types and positions to
+    the energy; right, one interaction block with its filter-generating network. Returns the
+    Figure."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(8.4, 5.2))
+    steps = [
+        ("$Z_i$, $\\mathbf{r}_i$  (atom types, positions)", "#ffffff"),
+        ("embedding  $x_i^{(0)} = A_{Z_i}$", "#dbe9f6"),
+        ("interaction $t = 1$  (+ residual, eq. 1)", "#fde2c8"),
+        ("⋮  T interaction blocks", "#ffffff"),
+        ("atom-wise  F → F/2, ssp", "#dbe9f6"),
+        ("atom-wise  F/2 → 1:  $E_i$", "#dbe9f6"),
+        ("sum  $E = \\sum_i E_i$  (eq. 3)", "#e3f1dc"),
+    ]
+    ys = np.linspace(4.6, 0.0, len(steps))
+    for (text, color), y in zip(steps, ys):
+        _box(ax, 1.6, y, text, width=3.3, color=color)
+    for y0, y1 in zip(ys[:-1], ys[1:]):
+        _arrow(ax, (1.6, y0 - 0.27), (1.6, y1 + 0.27))
+    _arrow(ax, (3.3, ys[-1]), (4.1, ys[-1]))
+    ax.text(4.2, ys[-1], "$F_i = -\\partial E / \\partial \\mathbf{r}_i$ (eq. 5)", va="center",
+            fontsize=9)  # fmt: skip
+    # one interaction block, drawn out
+    block = [
+        (6.2, 4.3, "atom-wise  $h_i = x_i W$"),
+        (6.2, 3.1, "cfconv  $y_i = \\sum_j h_j \\circ W(d_{ij})$  (eq. 4)"),
+        (6.2, 1.9, "atom-wise, ssp, atom-wise"),
+        (6.2, 0.7, "$x_i \\leftarrow x_i + v_i$"),
+    ]
+    for x, y, text in block:
+        _box(ax, x, y, text, width=3.4, color="#fde2c8")
+    for (x, y0, _), (_, y1, _) in zip(block[:-1], block[1:]):
+        _arrow(ax, (x, y0 - 0.27), (x, y1 + 0.27))
+    filters = [
+        (9.6, 4.3, "$d_{ij} = \\|\\mathbf{r}_j - \\mathbf{r}_i\\|$"),
+        (9.6, 3.5, "Gaussians  $e^{-\\gamma (d_{ij} - \\mu_k)^2}$"),
+        (9.6, 2.7, "dense, ssp, dense, ssp"),
+        (9.6, 1.9, "× cosine cutoff  $f(d_{ij})$"),
+    ]
+    for x, y, text in filters:
+        _box(ax, x, y, text, width=2.7, height=0.45, color="#e8e0f3")
+    for (x, y0, _), (_, y1, _) in zip(filters[:-1], filters[1:]):
+        _arrow(ax, (x, y0 - 0.24), (x, y1 + 0.24))
+    _arrow(ax, (8.25, 1.9), (7.9, 3.0), rad=0.2)
+    ax.text(9.6, 4.85, "filter-generating network $W(d_{ij})$", ha="center", fontsize=9)
+    ax.text(6.2, 4.85, "one interaction block", ha="center", fontsize=9)
+    _arrow(ax, (3.25, ys[2]), (4.5, 4.3), color="0.6", style="-", rad=-0.2)
+    ax.set(xlim=(-0.2, 11.1), ylim=(-0.45, 5.1))
+    ax.axis("off")
+    return _finish(fig, path)
+
+
+def ring_polymer_figure(P=8, spread=0.35, seed=1, path=None):
+    """A ring polymer of P beads for each of three atoms (chapter 7): every quantum atom becomes
+    P classical copies joined by harmonic springs into a closed ring; the forces act on every
+    bead, the centroid (cross) is the average of the ring. Returns the Figure."""
+    plt = _plt()
+    rng = np.random.default_rng(seed)
+    centres = np.array([[0.0, 0.0], [1.6, 0.5], [3.0, -0.2]])
+    fig, ax = plt.subplots(figsize=(6.0, 2.8))
+    angle = 2 * np.pi * np.arange(P) / P
+    for k, centre in enumerate(centres):
+        ring = np.stack([np.cos(angle), np.sin(angle)], 1) * spread * (1 + 0.25 * k)
+        beads = centre + ring + rng.normal(scale=0.08, size=(P, 2))
+        closed = np.vstack([beads, beads[:1]])  # bead P is joined back to bead 1
+        ax.plot(closed[:, 0], closed[:, 1], color="0.5", lw=1, zorder=1)
+        ax.scatter(beads[:, 0], beads[:, 1], s=60, color=f"C{k}", edgecolor="k", zorder=2)
+        ax.plot(*beads.mean(0), marker="x", color="k", ms=8, mew=2, zorder=3)
+    ax.text(1.5, -1.15, f"P = {P} beads per atom; springs $\\frac{{1}}{{2}} m \\omega_P^2 "
+            "|\\mathbf{q}_j - \\mathbf{q}_{j+1}|^2$ close each ring; × the centroid",
+            ha="center", fontsize=9)  # fmt: skip
+    ax.set(xlim=(-0.9, 3.9), ylim=(-1.35, 1.3), aspect="equal")
+    ax.axis("off")
     return _finish(fig, path)

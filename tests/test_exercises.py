@@ -166,3 +166,36 @@ def test_the_reference_passes_its_own_checkers():
     ex.check_gaussian_expansion(reference.gaussian_expansion)
     ex.check_cosine_cutoff(reference.cosine_cutoff)
     ex.check_cfconv(lambda h, W, i, j: reference.scatter_add(h[j] * W, i, len(h)))
+
+
+def notebook_solutions():
+    """(notebook, imports of the exercise cell, solution code) for every hidden solution."""
+    import json
+    import re
+    from pathlib import Path
+
+    found = []
+    for notebook in sorted((Path(__file__).parents[1] / "tutorials").glob("*.ipynb")):
+        cells = json.loads(notebook.read_text())["cells"]
+        for before, cell in zip(cells, cells[1:]):
+            text = "".join(cell["source"])
+            if cell["cell_type"] == "markdown" and text.startswith(":::{dropdown} A solution"):
+                code = re.search(r"```python\n(.*?)```", text, flags=re.S).group(1)
+                exercise = "".join(before["source"])
+                imports = exercise[: exercise.index("\ndef ")]  # the cell's imports
+                found.append((notebook.name, imports, code))
+    return found
+
+
+@pytest.mark.parametrize("name, imports, code", notebook_solutions())
+def test_the_notebooks_solutions_pass_their_checkers(name, imports, code):
+    assert "check_" in code  # each solution ends by running its checker
+    exec(compile(imports + "\n" + code, f"{name} solution", "exec"), {})
+
+
+def test_every_checked_exercise_has_a_solution():
+    names = [name for name, _, _ in notebook_solutions()]
+    assert names == ["03_dtnn.ipynb", "04_schnet.ipynb", "06_forces.ipynb", "07_md_and_rpmd.ipynb"]
+    checkers = "".join(code for _, _, code in notebook_solutions())
+    for checker in [n for n in dir(ex) if n.startswith("check_")]:
+        assert checker + "(" in checkers, f"no notebook exercise uses {checker}"

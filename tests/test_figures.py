@@ -138,3 +138,39 @@ def test_abb6_right_comes_from_the_longest_finished_study(tmp_path):
     assert finished_rpmd_study(tmp_path) == tmp_path / "c20_rpmd"
     (tmp_path / "c20_rpmd_long" / "summary.json").write_text(json.dumps({"P1": {}, "P8": {}}))
     assert finished_rpmd_study(tmp_path) == tmp_path / "c20_rpmd_long"
+
+
+def test_refinement_diagram_draws_every_atom_at_every_step():
+    """Fig. 1: (T + 1) x n atoms, and n (n - 1) interaction arrows per step."""
+    from matplotlib.patches import Circle
+
+    fig = figures.refinement_figure(("O", "H", "H"), T=3)
+    ax = fig.axes[0]
+    assert sum(isinstance(p, Circle) for p in ax.patches) == 4 * 3
+    red = [a for a in ax.texts if getattr(a, "arrow_patch", None) is not None]
+    colors = [a.arrow_patch.get_edgecolor() for a in red]
+    n_red = sum(np.allclose(c[:3], (0.839, 0.153, 0.157), atol=1e-2) for c in colors)
+    assert n_red == 3 * 2 * 3 and len(red) == n_red + 3 * 3  # plus one residual per atom and step
+    plt.close(fig)
+
+
+def test_schnet_diagram_names_the_equations():
+    fig = figures.schnet_figure()
+    text = " ".join(t.get_text() for t in fig.axes[0].texts)
+    for equation in ("eq. 1", "eq. 3", "eq. 4", "eq. 5"):
+        assert equation in text
+    assert "cosine cutoff" in text and "Gaussians" in text
+    plt.close(fig)
+
+
+def test_ring_polymer_diagram_closes_each_ring_around_its_centroid():
+    fig = figures.ring_polymer_figure(P=6)
+    ax = fig.axes[0]
+    rings = [line for line in ax.lines if len(line.get_xydata()) == 7]
+    centroids = [line for line in ax.lines if line.get_marker() == "x"]
+    assert len(rings) == 3 and len(centroids) == 3
+    for ring, centroid in zip(rings, centroids):
+        xy = ring.get_xydata()
+        np.testing.assert_allclose(xy[0], xy[-1])  # bead P joined back to bead 1
+        np.testing.assert_allclose(centroid.get_xydata()[0], xy[:-1].mean(0), atol=1e-12)
+    plt.close(fig)
