@@ -270,6 +270,14 @@ def _box(ax, x, y, text, width=2.6, height=0.5, color="#dbe9f6"):
     ax.text(x, y, text, ha="center", va="center", fontsize=9)
 
 
+def _column(ax, x, ys, texts, colors, width, height=0.5):
+    """Boxes at (x, y) for each y, each joined to the next by a downward arrow."""
+    for y, text, color in zip(ys, texts, colors):
+        _box(ax, x, y, text, width=width, height=height, color=color)
+    for y0, y1 in zip(ys[:-1], ys[1:]):
+        _arrow(ax, (x, y0 - height / 2 - 0.02), (x, y1 + height / 2 + 0.02))
+
+
 def _arrow(ax, start, end, color="0.3", style="-|>", rad=0.0):
     ax.annotate(
         "", xy=end, xytext=start,
@@ -321,34 +329,24 @@ def schnet_figure(path=None):
         ("sum  $E = \\sum_i E_i$  (eq. 3)", "#e3f1dc"),
     ]
     ys = np.linspace(4.6, 0.0, len(steps))
-    for (text, color), y in zip(steps, ys):
-        _box(ax, 1.6, y, text, width=3.3, color=color)
-    for y0, y1 in zip(ys[:-1], ys[1:]):
-        _arrow(ax, (1.6, y0 - 0.27), (1.6, y1 + 0.27))
+    _column(ax, 1.6, ys, [t for t, _ in steps], [c for _, c in steps], width=3.3)
     _arrow(ax, (3.3, ys[-1]), (4.1, ys[-1]))
     ax.text(4.2, ys[-1], "$F_i = -\\partial E / \\partial \\mathbf{r}_i$ (eq. 5)", va="center",
             fontsize=9)  # fmt: skip
-    # one interaction block, drawn out
-    block = [
-        (6.2, 4.3, "atom-wise  $h_i = x_i W$"),
-        (6.2, 3.1, "cfconv  $y_i = \\sum_j h_j \\circ W(d_{ij})$  (eq. 4)"),
-        (6.2, 1.9, "atom-wise, ssp, atom-wise"),
-        (6.2, 0.7, "$x_i \\leftarrow x_i + v_i$"),
+    block = [  # one interaction block, drawn out
+        "atom-wise  $h_i = x_i W$",
+        "cfconv  $y_i = \\sum_j h_j \\circ W(d_{ij})$  (eq. 4)",
+        "atom-wise, ssp, atom-wise",
+        "$x_i \\leftarrow x_i + v_i$",
     ]
-    for x, y, text in block:
-        _box(ax, x, y, text, width=3.4, color="#fde2c8")
-    for (x, y0, _), (_, y1, _) in zip(block[:-1], block[1:]):
-        _arrow(ax, (x, y0 - 0.27), (x, y1 + 0.27))
+    _column(ax, 6.2, [4.3, 3.1, 1.9, 0.7], block, ["#fde2c8"] * 4, width=3.4)
     filters = [
-        (9.6, 4.3, "$d_{ij} = \\|\\mathbf{r}_j - \\mathbf{r}_i\\|$"),
-        (9.6, 3.5, "Gaussians  $e^{-\\gamma (d_{ij} - \\mu_k)^2}$"),
-        (9.6, 2.7, "dense, ssp, dense, ssp"),
-        (9.6, 1.9, "× cosine cutoff  $f(d_{ij})$"),
+        "$d_{ij} = \\|\\mathbf{r}_j - \\mathbf{r}_i\\|$",
+        "Gaussians  $e^{-\\gamma (d_{ij} - \\mu_k)^2}$",
+        "dense, ssp, dense, ssp",
+        "× cosine cutoff  $f(d_{ij})$",
     ]
-    for x, y, text in filters:
-        _box(ax, x, y, text, width=2.7, height=0.45, color="#e8e0f3")
-    for (x, y0, _), (_, y1, _) in zip(filters[:-1], filters[1:]):
-        _arrow(ax, (x, y0 - 0.24), (x, y1 + 0.24))
+    _column(ax, 9.6, [4.3, 3.5, 2.7, 1.9], filters, ["#e8e0f3"] * 4, width=2.7, height=0.45)
     _arrow(ax, (8.25, 1.9), (7.9, 3.0), rad=0.2)
     ax.text(9.6, 4.85, "filter-generating network $W(d_{ij})$", ha="center", fontsize=9)
     ax.text(6.2, 4.85, "one interaction block", ha="center", fontsize=9)

@@ -3,6 +3,7 @@ differences), and rejects the typical wrong answers with the message that names 
 
 import numpy as np
 import pytest
+from test_forces import finite_difference_forces  # the same finite differences
 
 from minischnet import exercises as ex
 from minischnet.md import normal_mode_frequencies, normal_mode_matrix
@@ -76,17 +77,6 @@ def test_dtnn_interaction():
 
 
 # -- forces (5) and loss (6) -------------------------------------------------------------------
-
-
-def finite_difference_forces(energy, R, h=1e-5):
-    F = np.zeros_like(R)
-    for a in range(R.shape[0]):
-        for c in range(3):
-            Rp, Rm = R.copy(), R.copy()
-            Rp[a, c] += h
-            Rm[a, c] -= h
-            F[a, c] = -(energy(Rp) - energy(Rm)) / (2 * h)
-    return F
 
 
 def test_forces():
