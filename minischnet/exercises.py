@@ -1,9 +1,11 @@
 """Checkers for the implement-it-yourself exercises of the tutorials.
 
-Each ``check_...`` runs your function and the reference on random inputs. It returns quietly when
-they agree, and otherwise raises ``AssertionError`` with a message that names the likely mistake
-(a wrong shape, a sum over the wrong index, a missing cutoff, the sign of the force...), found by
-comparing your answer with the answers those mistakes give::
+Each ``check_...`` runs your function and the reference on random inputs. It prints a line and
+returns True when they agree; it raises ``AssertionError`` with a message that names the likely
+mistake (a wrong shape, a sum over the wrong index, a missing cutoff, the sign of the force...),
+found by comparing your answer with the answers those mistakes give. A function that still
+raises ``NotImplementedError`` (the skeleton in the notebook) gets a hint and False, not a
+traceback::
 
     check_gaussian_expansion(f)   f(d, centers, gamma) -> (P, K)         the radial basis of (4)
     check_cosine_cutoff(f)        f(d, cutoff) -> (P,)                   the smooth cutoff
@@ -19,6 +21,8 @@ Everything in eV, Å and the ASE time unit, as in the rest of the package.
 """
 
 from __future__ import annotations
+
+import functools
 
 import autograd.numpy as anp
 import numpy as np
@@ -60,6 +64,24 @@ def _judge(name, mine, truth, mistakes, rtol=1e-6, atol=1e-9):
     )
 
 
+def _checker(check):
+    """Turn a check into what the notebook calls: a hint for a function not written yet, a line
+    of confirmation for a right one, the AssertionError of the check for a wrong one."""
+
+    @functools.wraps(check)
+    def run(f, *args, **kwargs):
+        name = getattr(f, "__name__", "your function")
+        try:
+            check(f, *args, **kwargs)
+        except NotImplementedError:
+            print(f"{name} is not written yet: replace its `raise` line, then run the cell again")
+            return False
+        print(f"{name} agrees with the reference")
+        return True
+
+    return run
+
+
 def _pairs(rng, n_atoms, n_pairs):
     """A random directed pair list with i != j (both directions of a bond appear separately)."""
     idx_i = rng.integers(0, n_atoms, n_pairs)
@@ -71,6 +93,7 @@ def _pairs(rng, n_atoms, n_pairs):
 # SchNet's pieces
 
 
+@_checker
 def check_gaussian_expansion(f, seed=0):
     """``f(d, centers, gamma)``: exp(-gamma (d_p - mu_k)^2) for every pair p and centre k."""
     rng = np.random.default_rng(seed)
@@ -86,6 +109,7 @@ def check_gaussian_expansion(f, seed=0):
     _judge("gaussian_expansion", f(d, centers, gamma), truth, mistakes)
 
 
+@_checker
 def check_cosine_cutoff(f, seed=0):
     """``f(d, cutoff)``: (cos(pi d / r_c) + 1) / 2 below the cutoff and 0 beyond it."""
     rng = np.random.default_rng(seed)
@@ -103,6 +127,7 @@ def check_cosine_cutoff(f, seed=0):
     _judge("cosine_cutoff", f(d, cutoff), truth, mistakes)
 
 
+@_checker
 def check_cfconv(f, seed=0):
     """``f(h, W, idx_i, idx_j)``: y_i = sum over pairs (i, j) of h_j * W_ij (element-wise), eq. (4).
 
@@ -137,6 +162,7 @@ def check_cfconv(f, seed=0):
 # DTNN's layer
 
 
+@_checker
 def check_dtnn_interaction(f, seed=0):
     """``f(x, d_hat, fcut, idx_i, idx_j, W_fx, b_f1, W_fd, b_f2, W_xf)``: eq. (2) summed over j,
     v_i = sum_j fcut_ij tanh[((x_j W_fx + b_f1) * (d_hat_ij W_fd + b_f2)) W_xf]."""
@@ -184,6 +210,7 @@ def _morse_energy(R):
     return anp.sum((1 - anp.exp(-1.5 * (d - 1.2))) ** 2) - len(d)
 
 
+@_checker
 def check_forces(f, seed=0):
     """``f(energy, R)``: the forces -dE/dR (n, 3) of a function ``energy(R)`` (eV) at R (Å).
 
@@ -199,6 +226,7 @@ def check_forces(f, seed=0):
     _judge("forces", f(_morse_energy, R.copy()), truth, mistakes, rtol=1e-4, atol=1e-6)
 
 
+@_checker
 def check_energy_force_loss(f, seed=0):
     """``f(E, E_hat, F, F_hat, rho)``: loss (6) of one structure,
     ``rho (E - E_hat)^2 + (1/n) sum_i |F_i - F_hat_i|^2``, with F (n, 3)."""
@@ -248,6 +276,7 @@ def _bab(q, p, masses, omega_P, dt, half=0.5, exact_springs=True):
     return q, p
 
 
+@_checker
 def check_rpmd_step(f, seed=0):
     """``f(q, p, forces, masses, omega_P, dt)``: one ring-polymer velocity-Verlet step (BAB):
     a half kick p += dt/2 forces(q), the free ring polymer (springs of frequency omega_P between

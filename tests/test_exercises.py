@@ -189,3 +189,19 @@ def test_every_checked_exercise_has_a_solution():
     checkers = "".join(code for _, _, code in notebook_solutions())
     for checker in [n for n in dir(ex) if n.startswith("check_")]:
         assert checker + "(" in checkers, f"no notebook exercise uses {checker}"
+
+
+def test_an_unwritten_function_gets_a_hint_not_a_traceback(capsys):
+    def cfconv(h, W, idx_i, idx_j):
+        raise NotImplementedError("your code here: replace this line")
+
+    assert ex.check_cfconv(cfconv) is False
+    assert "cfconv is not written yet" in capsys.readouterr().out
+    assert ex.check_cfconv(lambda h, W, i, j: reference_cfconv(h, W, i, j)) is True
+    assert "agrees with the reference" in capsys.readouterr().out
+
+
+def reference_cfconv(h, W, idx_i, idx_j):
+    from minischnet import reference
+
+    return reference.scatter_add(h[idx_j] * W, idx_i, len(h))
