@@ -9,12 +9,14 @@ named by its path under results/ and found wherever minischnet is (a clone or an
     finished_rpmd_study                          which C20 study to show
     read_rows, write_csv                         the CSV tables of the learning curve and variants
     variants_summary                             mean and spread over seeds of each SchNet variant
+    plus_minus                                   'value ± error', rounded to the error's digits
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -104,3 +106,13 @@ def variants_summary(path) -> dict:
         v: (float(np.mean(x)), float(np.std(x, ddof=1)) if len(x) > 1 else float("nan"), len(x))
         for v, x in runs.items()
     }
+
+
+def plus_minus(value: float, error: float, significant: int = 1) -> str:
+    """``value ± error`` with the error rounded to ``significant`` digits and the value to the same
+    decimal place: ``plus_minus(1.56542, 0.000215)`` is ``"1.5654 ± 0.0002"``. An error that is
+    zero or not finite is written as it is, never rounded to a misleading "± 0.000"."""
+    if not (math.isfinite(error) and error > 0):
+        return f"{value:g} ± {error:g}"
+    decimals = max(0, significant - 1 - math.floor(math.log10(error)))
+    return f"{value:.{decimals}f} ± {error:.{decimals}f}"

@@ -177,3 +177,11 @@ def test_the_wheel_lists_every_package_and_data_folder():
     for package in packages - code - {"minischnet._static", "minischnet._tutorials"}:
         folder = ROOT / "data" / Path(*package.split(".")[2:])
         assert folder.is_dir(), package
+
+
+def test_plus_minus_rounds_the_value_to_the_errors_digits():
+    assert results.plus_minus(1.5654215, 0.00021541) == "1.5654 ± 0.0002"
+    assert results.plus_minus(1.5654215, 0.00021541, significant=2) == "1.56542 ± 0.00022"
+    assert results.plus_minus(-1146.50085, 0.0124) == "-1146.50 ± 0.01"
+    assert results.plus_minus(1253.4, 37.0) == "1253 ± 37"
+    assert results.plus_minus(0.776, 0.0) == "0.776 ± 0"  # an exact zero is not hidden

@@ -1,0 +1,94 @@
+"""The chapters as a course, checked on the committed notebooks.
+
+Each chapter opens with what it teaches, what it needs and how long it takes; ends with a summary
+and its references; has at least three numbered exercises whose answers are hidden (a dropdown in
+the book, never executed in front of the student); keeps code and printed text inside the book's
+column of 88 characters; shows no error; and draws its figures at twice the pixel density.
+"""
+
+import ast
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+TUTORIALS = Path(__file__).parents[1] / "tutorials"
+CHAPTERS = sorted(TUTORIALS.glob("0*.ipynb"))
+COLUMN = 88  # characters of code that fit the book's column without scrolling
+
+
+def cells_of(notebook: Path) -> list[dict]:
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    for cell in cells:
+        cell["text"] = "".join(cell["source"])
+    return cells
+
+
+def exercises_of(cells: list[dict]) -> dict[str, list[dict]]:
+    """Each exercise heading with the cells of its section (up to the next heading)."""
+    sections, current = {}, None
+    for cell in cells:
+        heading = re.search(r"^#{2,3} (.*)$", cell["text"], flags=re.M)
+        if cell["cell_type"] == "markdown" and heading:
+            exercise = re.search(r"^### (Exercise \d+\.\d+)\b", cell["text"], flags=re.M)
+            current = exercise.group(1) if exercise else None
+            if current:
+                sections[current] = []
+        if current:
+            sections[current].append(cell)
+    return sections
+
+
+def test_there_are_eight_chapters():
+    assert [p.name[:2] for p in CHAPTERS] == [f"0{k}" for k in range(1, 9)]
+
+
+@pytest.mark.parametrize("notebook", CHAPTERS, ids=lambda p: p.stem)
+def test_a_chapter_opens_with_objectives_and_ends_with_a_summary(notebook):
+    text = "\n".join(c["text"] for c in cells_of(notebook) if c["cell_type"] == "markdown")
+    for part in ("**In this chapter**", "**You need**", "**Time**", "## Summary", "**References**"):
+        assert part in text, f"{notebook.name} lacks {part}"
+    assert text.index("**In this chapter**") < text.index("## Summary")
+
+
+@pytest.mark.parametrize("notebook", CHAPTERS, ids=lambda p: p.stem)
+def test_three_exercises_or_more_each_with_a_hidden_answer(notebook):
+    chapter = int(notebook.name[:2])
+    sections = exercises_of(cells_of(notebook))
+    names = list(sections)
+    assert len(names) >= 3, f"{notebook.name}: {names}"
+    assert names == [f"Exercise {chapter}.{k}" for k in range(1, len(names) + 1)]
+    for name, cells in sections.items():
+        markdown = "".join(c["text"] for c in cells if c["cell_type"] == "markdown")
+        assert ":::{dropdown}" in markdown, f"{notebook.name}, {name}: no hidden answer"
+        for cell in cells:
+            if cell["cell_type"] == "code":  # only the skeleton the student fills in runs
+                assert "raise NotImplementedError" in cell["text"], f"{name} runs its answer"
+
+
+@pytest.mark.parametrize("notebook", CHAPTERS, ids=lambda p: p.stem)
+def test_code_fits_the_column_and_answers_are_python(notebook):
+    for cell in cells_of(notebook):
+        blocks = [cell["text"]] if cell["cell_type"] == "code" else []
+        blocks += re.findall(r"```python\n(.*?)```", cell["text"], flags=re.S)
+        for block in blocks:
+            for line in block.splitlines():
+                assert len(line) <= COLUMN, f"{notebook.name}: {line}"
+        for block in blocks[1 if cell["cell_type"] == "code" else 0 :]:
+            ast.parse(block)  # every answer and solution is valid Python
+
+
+@pytest.mark.parametrize("notebook", CHAPTERS, ids=lambda p: p.stem)
+def test_outputs_fit_the_column_show_no_error_and_are_sharp(notebook):
+    for cell in cells_of(notebook):
+        for output in cell.get("outputs", []):
+            assert output["output_type"] != "error", f"{notebook.name}: {cell['text'][:60]}"
+            if "image/png" in output.get("data", {}):
+                size = output.get("metadata", {}).get("image/png", {})
+                assert "width" in size, f"{notebook.name}: a figure not drawn for retina"
+            if "getsource" in cell["text"]:
+                continue  # the package's own source, printed as it is (lines up to 100)
+            text = output.get("text") or output.get("data", {}).get("text/plain", "")
+            for line in "".join(text).splitlines():
+                assert len(line) <= COLUMN, f"{notebook.name}: {line}"
