@@ -8,15 +8,24 @@ periodic systems the integer cell shift S of the image of j:
 This is the convention of ``ase.neighborlist.neighbor_list("ijS", ...)``, against which the
 tests check it. An atom may pair with its own periodic images (i == j, S != 0).
 
-Both model implementations sum over j with these lists (eq. 1); the PyTorch models keep only
-one of the two directions of each pair (``half_pairs``) because the filter depends on d_ij only.
+Two ways to the same list:
+
+    brute_force_pairs   every atom pair and every cell shift that can reach within the cutoff:
+                        the readable definition, O(n^2); the NumPy reference uses it
+    neighbor_pairs      cell lists from vesin (a C++ library made for this), O(n): what the
+                        PyTorch side uses, from small molecules to 100,000-atom boxes
+
+The tests prove the two equal as sets, and both equal to ase.neighborlist. Both model
+implementations sum over j with these lists (eq. 1); the PyTorch models keep only one of the two
+directions of each pair (``half_pairs``) because the filter depends on d_ij only.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import vesin
 
-__all__ = ["check_structure", "neighbor_pairs", "half_pairs"]
+__all__ = ["check_structure", "neighbor_pairs", "brute_force_pairs", "half_pairs"]
 
 #: Two atoms closer than this (Å) are "at the same position": distances and their gradients
 #: are undefined there, so we refuse them rather than return NaN forces.
@@ -76,11 +85,41 @@ def check_structure(Z, R, cell=None, pbc=None):
 
 def neighbor_pairs(R, cutoff, cell=None, pbc=None):
     """All ordered pairs closer than ``cutoff``: (idx_i, idx_j, shifts) with shapes (P,), (P,),
-    (P, 3).
+    (P, 3), sorted by i, then j.
 
-    Brute force over all atom pairs and all cell shifts that can reach within the cutoff:
-    O(n^2) per shift, which is what small molecules and small unit cells need.
+    Cell lists (vesin): time and memory grow linearly with the number of atoms at fixed density.
     Raises ValueError if two atoms (or an atom and an image of another) coincide.
+    """
+    R = np.ascontiguousarray(R, dtype=np.float64)
+    pbc = np.zeros(3, dtype=bool) if pbc is None else np.asarray(pbc, dtype=bool)
+    if not cutoff > 0:
+        raise ValueError(f"cutoff must be positive, got {cutoff}")
+    box = np.zeros((3, 3)) if cell is None else np.asarray(cell, dtype=np.float64)
+    calculator = vesin.NeighborList(cutoff=float(cutoff), full_list=True)
+    i, j, S, d = calculator.compute(R, box, pbc, quantities="ijSd")
+    # the order vesin finds pairs in is its own: sort, so that sums over pairs are reproducible
+    order = np.lexsort((j, i))
+    idx_i, idx_j = i[order].astype(np.int64), j[order].astype(np.int64)
+    S, d = S[order].astype(np.int64), d[order]
+    # vesin counts d <= cutoff; the convention here (and ase's) is d < cutoff
+    inside = d < cutoff
+    idx_i, idx_j, S, d = idx_i[inside], idx_j[inside], S[inside], d[inside]
+    _refuse_coincident(idx_i, idx_j, d)
+    return idx_i, idx_j, S
+
+
+def _refuse_coincident(idx_i, idx_j, d):
+    if len(d) and d.min() < MIN_DISTANCE:
+        p = int(np.argmin(d))
+        raise ValueError(
+            f"atoms {idx_i[p]} and {idx_j[p]} are at the same position (distance {d[p]:.2e} Å): "
+            "distances and forces are undefined there"
+        )
+
+
+def brute_force_pairs(R, cutoff, cell=None, pbc=None):
+    """The same pairs as ``neighbor_pairs``, by the definition: every atom pair and every cell
+    shift that can reach within the cutoff. O(n^2) per shift, fine for molecules and small cells.
     """
     R = np.asarray(R, dtype=np.float64)
     n = len(R)
@@ -119,13 +158,7 @@ def neighbor_pairs(R, cutoff, cell=None, pbc=None):
     idx_j = np.concatenate(idx_j)
     S = shifts[np.concatenate(idx_s)].astype(np.int64)
 
-    d = np.linalg.norm(R[idx_j] - R[idx_i] + S @ cell, axis=1)
-    if len(d) and d.min() < MIN_DISTANCE:
-        p = int(np.argmin(d))
-        raise ValueError(
-            f"atoms {idx_i[p]} and {idx_j[p]} are at the same position (distance {d[p]:.2e} Å): "
-            "distances and forces are undefined there"
-        )
+    _refuse_coincident(idx_i, idx_j, np.linalg.norm(R[idx_j] - R[idx_i] + S @ cell, axis=1))
     # Back to the caller's (unwrapped) positions: R_w = R - wrap @ cell.
     S = S + (wrap[idx_i] - wrap[idx_j]).astype(np.int64)
     return idx_i, idx_j, S

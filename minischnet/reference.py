@@ -21,7 +21,7 @@ from autograd import grad
 from autograd.extend import defvjp, primitive
 from autograd.tracer import getval
 
-from .neighbors import check_structure, neighbor_pairs
+from .neighbors import brute_force_pairs, check_structure
 
 __all__ = [
     "init_schnet",
@@ -199,7 +199,7 @@ def _prepare(params, Z, R, cell, pbc):
         raise ValueError(
             f"element number {Z.max()} is outside 1..{max_z} (max_z of these parameters)"
         )
-    idx_i, idx_j, S = neighbor_pairs(R, float(getval(params["cutoff"])), cell, pbc)
+    idx_i, idx_j, S = brute_force_pairs(R, float(getval(params["cutoff"])), cell, pbc)
     return Z, R, (idx_i, idx_j, S @ cell)
 
 

@@ -1,4 +1,6 @@
-"""The neighbour list against ase.neighborlist, for molecules and periodic cells."""
+"""The neighbour lists against ase.neighborlist and against each other, for molecules and periodic
+cells: the cell lists (vesin) that the PyTorch side uses, and the brute-force definition that the
+reference uses."""
 
 import numpy as np
 import pytest
@@ -6,7 +8,7 @@ from ase import Atoms
 from ase.build import bulk, molecule
 from ase.neighborlist import neighbor_list
 
-from minischnet.neighbors import half_pairs, neighbor_pairs
+from minischnet.neighbors import brute_force_pairs, half_pairs, neighbor_pairs
 
 
 def as_set(i, j, S):
@@ -14,11 +16,12 @@ def as_set(i, j, S):
 
 
 def check_against_ase(atoms, cutoff):
-    i, j, S = neighbor_pairs(atoms.positions, cutoff, atoms.cell.array, atoms.pbc)
-    ours = as_set(i, j, S)
     theirs = as_set(*neighbor_list("ijS", atoms, cutoff))
-    assert ours == theirs
-    assert len(ours) == len(i)  # no pair twice
+    for pairs in (neighbor_pairs, brute_force_pairs):
+        i, j, S = pairs(atoms.positions, cutoff, atoms.cell.array, atoms.pbc)
+        ours = as_set(i, j, S)
+        assert ours == theirs, pairs.__name__
+        assert len(ours) == len(i)  # no pair twice
     return len(ours)
 
 
@@ -68,3 +71,25 @@ def test_a_cutoff_below_one_angstrom_is_valid():
     assert sorted(zip(i.tolist(), j.tolist())) == [(0, 1), (1, 0)]
     with pytest.raises(ValueError, match="cutoff must be positive"):
         neighbor_pairs(R, 0.0)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_cells_cell_lists_equal_brute_force(seed):
+    """New random triclinic cells, some smaller than the cutoff, atoms inside and outside the
+    cell, each direction periodic or not: both lists equal ase's as sets."""
+    rng = np.random.default_rng(100 + seed)
+    cell = np.diag(rng.uniform(2.0, 7.0, 3)) + np.triu(rng.uniform(-1.5, 1.5, (3, 3)), 1)
+    n = int(rng.integers(1, 25))
+    atoms = Atoms("C" * n, scaled_positions=rng.uniform(-0.3, 1.3, (n, 3)), cell=cell, pbc=False)
+    atoms.pbc = rng.uniform(size=3) < 0.7
+    check_against_ase(atoms, float(rng.uniform(1.5, 6.0)))
+
+
+def test_pairs_are_sorted_and_at_exactly_the_cutoff_left_out():
+    """Sorted by (i, j), so that sums over pairs do not depend on how the library found them; a
+    pair at exactly the cutoff is not a pair (d < cutoff, as in ase)."""
+    R = np.array([[0.0, 0.0, 0.0], [2.0, 0.0, 0.0], [0.0, 1.5, 0.0], [5.0, 5.0, 5.0]])
+    i, j, _ = neighbor_pairs(R, 2.0)
+    assert list(zip(i.tolist(), j.tolist())) == [(0, 2), (2, 0)]
+    i, j, _ = neighbor_pairs(R[::-1], 2.6)
+    assert np.all(np.diff(i * 10 + j) > 0)
