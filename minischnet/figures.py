@@ -10,6 +10,7 @@
     refinement_figure        Fig. 1   iterative refinement (1), drawn for a small molecule
     schnet_figure            Fig. 3   the SchNet architecture and one interaction block
     ring_polymer_figure               P beads per atom joined by springs (chapter 7)
+    scaling_figure                    time and memory against the number of atoms (linear scaling)
 
 Every function returns the matplotlib Figure (or py3Dmol view); ``path=`` also saves it.
 """
@@ -223,6 +224,47 @@ def learning_curve_figure(csv_path, path=None, chemical_accuracy=0.043):
     ax.set_xlabel("training molecules N")
     ax.set_ylabel("test MAE of U0 (eV)")
     ax.legend(fontsize=8)
+    return _finish(fig, path)
+
+
+def scaling_figure(csv_path, quantum_chemistry=None, path=None):
+    """Time and peak memory against the number of atoms (benchmarks/bench_scaling.py's CSV):
+    one line per method, with O(n) and O(n^2) guides through the first point of the cell lists.
+
+    ``quantum_chemistry``: {name: (seconds for n0 atoms, n0, exponent)}, drawn dashed as
+    extrapolations (e.g. GFN2-xTB and DFT measured on C20, with the O(n^3) and O(n^4) of the
+    thesis summary's remark), so that the network's cost can be seen against theirs.
+    """
+    plt = _plt()
+    rows = read_rows(csv_path)
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(9, 3.8))
+    for k, method in enumerate(methods):
+        pts = sorted(
+            (int(r["atoms"]), float(r["seconds"]), float(r["peak_MB"]))
+            for r in rows
+            if r["method"] == method
+        )
+        n, t, mb = (np.array(c) for c in zip(*pts))
+        style = dict(marker="o", ms=3, color=f"C{k}", label=method)
+        ax_t.loglog(n, t, **style)
+        ax_m.loglog(n, np.maximum(mb, 1.0), **style)
+    n_all = np.array(sorted({int(r["atoms"]) for r in rows}), dtype=float)
+    if quantum_chemistry:
+        for k, (name, (seconds, n0, power)) in enumerate(quantum_chemistry.items()):
+            ax_t.loglog(
+                n_all, seconds * (n_all / n0) ** power, ls="--", color=f"0.{3 + 3 * k}",
+                label=f"{name}, O(n^{power}) from {n0} atoms",
+            )  # fmt: skip
+    first = next(r for r in rows if r["method"] == methods[0])
+    n0, t0 = int(first["atoms"]), float(first["seconds"])
+    for power, label in ((1, "O(n)"), (2, "O(n²)")):
+        ax_t.loglog(n_all, t0 * (n_all / n0) ** power, color="k", lw=0.6, ls=":")
+        ax_t.annotate(label, (n_all[-1], t0 * (n_all[-1] / n0) ** power), fontsize=7)
+    ax_t.set(xlabel="atoms", ylabel="seconds per call", ylim=(1e-5, 1e6))
+    ax_m.set(xlabel="atoms", ylabel="peak memory of the process (MB)")
+    ax_t.legend(fontsize=6, loc="upper left")
+    fig.tight_layout()
     return _finish(fig, path)
 
 

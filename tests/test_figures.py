@@ -174,3 +174,25 @@ def test_ring_polymer_diagram_closes_each_ring_around_its_centroid():
         np.testing.assert_allclose(xy[0], xy[-1])  # bead P joined back to bead 1
         np.testing.assert_allclose(centroid.get_xydata()[0], xy[:-1].mean(0), atol=1e-12)
     plt.close(fig)
+
+
+def test_scaling_figure_draws_each_methods_times_and_the_guides(tmp_path):
+    """Each method's line holds its rows of the CSV; the O(n) guide passes through the first
+    point; a quantum-chemistry extrapolation follows its power law."""
+    from minischnet.results import write_csv
+
+    rows = [
+        {"method": m, "atoms": n, "seconds": s * n**p, "peak_MB": 1e-3 * n, "added_MB": 0}
+        for m, s, p in (("cells", 1e-6, 1.0), ("brute", 1e-8, 2.0))
+        for n in (100, 1000, 10000)
+    ]
+    write_csv(tmp_path / "scaling.csv", list(rows[0]), rows)
+    fig = figures.scaling_figure(tmp_path / "scaling.csv", quantum_chemistry={"DFT": (10.0, 20, 4)})
+    lines = {line.get_label(): line for line in fig.axes[0].lines}
+    np.testing.assert_allclose(lines["cells"].get_ydata(), [1e-4, 1e-3, 1e-2])
+    np.testing.assert_allclose(lines["brute"].get_xdata(), [100, 1000, 10000])
+    dft = lines["DFT, O(n^4) from 20 atoms"]
+    np.testing.assert_allclose(dft.get_ydata(), 10.0 * (np.array([100, 1000, 10000]) / 20) ** 4)
+    guides = [line for line in fig.axes[0].lines if line.get_linestyle() == ":"]
+    np.testing.assert_allclose([g.get_ydata()[0] for g in guides], [1e-4, 1e-4])
+    np.testing.assert_allclose(fig.axes[1].lines[0].get_ydata(), [1.0, 1.0, 10.0])  # >= 1 MB
