@@ -92,3 +92,32 @@ def test_outputs_fit_the_column_show_no_error_and_are_sharp(notebook):
             text = output.get("text") or output.get("data", {}).get("text/plain", "")
             for line in "".join(text).splitlines():
                 assert len(line) <= COLUMN, f"{notebook.name}: {line}"
+
+
+def chapter_table() -> list[tuple]:
+    """Per chapter: words of prose (markdown without maths and code), exercises (implement),
+    figures (PNG outputs) and display equations."""
+    rows = []
+    for notebook in CHAPTERS:
+        markdown = [c["text"] for c in cells_of(notebook) if c["cell_type"] == "markdown"]
+        prose = [re.sub(r"\$\$.*?\$\$|\$[^$]*\$|```.*?```", " ", m, flags=re.S) for m in markdown]
+        exercises = sum(len(re.findall(r"^### Exercise \d+\.\d+", m, re.M)) for m in markdown)
+        implement = sum(
+            len(re.findall(r"^### Exercise \d+\.\d+ \(implement", m, re.M)) for m in markdown
+        )
+        figures = sum(
+            "image/png" in output.get("data", {})
+            for cell in cells_of(notebook)
+            for output in cell.get("outputs", [])
+        )
+        equations = sum(m.count("$$") // 2 for m in markdown)
+        words = sum(len(p.split()) for p in prose)
+        rows.append((notebook.stem, words, exercises, implement, figures, equations))
+    return rows
+
+
+if __name__ == "__main__":  # python tests/test_chapters.py: the chapters in numbers
+    print("| chapter | words | exercises (implement) | figures | display equations |")
+    print("|---|---|---|---|---|")
+    for name, words, exercises, implement, figures, equations in chapter_table():
+        print(f"| {name} | {words:,} | {exercises} ({implement}) | {figures} | {equations} |")
