@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -206,7 +207,7 @@ def main():
 
     from minischnet.results import write_csv
 
-    machine = f"{platform.machine()}, {__import__('os').cpu_count()} cores"
+    machine = f"{platform.machine()}, {os.cpu_count()} cores"
     print(f"periodic silicon, cutoff {CUTOFF} Å, on {machine}")
     cells, brute = small_molecules()
     print(

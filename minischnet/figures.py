@@ -256,8 +256,9 @@ def scaling_figure(csv_path, quantum_chemistry=None, path=None):
                 n_all, seconds * (n_all / n0) ** power, ls="--", color=f"0.{3 + 3 * k}",
                 label=f"{name}, O(n^{power}) from {n0} atoms",
             )  # fmt: skip
-    first = next(r for r in rows if r["method"] == methods[0])
-    n0, t0 = int(first["atoms"]), float(first["seconds"])
+    n0, t0 = min(  # the smallest system of the first method
+        (int(r["atoms"]), float(r["seconds"])) for r in rows if r["method"] == methods[0]
+    )
     for power, label in ((1, "O(n)"), (2, "O(n²)")):
         ax_t.loglog(n_all, t0 * (n_all / n0) ** power, color="k", lw=0.6, ls=":")
         ax_t.annotate(label, (n_all[-1], t0 * (n_all[-1] / n0) ** power), fontsize=7)
