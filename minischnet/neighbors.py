@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 import vesin
 
-__all__ = ["check_structure", "neighbor_pairs", "brute_force_pairs", "half_pairs"]
+__all__ = ["check_structure", "complete_cell", "neighbor_pairs", "brute_force_pairs", "half_pairs"]
 
 #: Two atoms closer than this (Å) are "at the same position": distances and their gradients
 #: are undefined there, so we refuse them rather than return NaN forces.
@@ -43,7 +43,11 @@ def check_structure(Z, R, cell=None, pbc=None):
 
     Raises ValueError, naming the problem, for: an empty structure, Z or R of the wrong shape,
     non-integer or non-positive element numbers, NaN/inf coordinates, a cell that is not 3x3,
-    and a singular cell when any direction is periodic.
+    and periodic directions whose lattice vectors are not independent.
+
+    Boundary conditions are ASE's: only the periodic directions need lattice vectors. A nanotube
+    (pbc along z alone) may have zero rows for x and y, a slab (pbc along x and y) a zero or any
+    third row; those rows are never used.
     """
     Z = np.asarray(Z)
     R = np.asarray(R, dtype=np.float64)
@@ -78,14 +82,33 @@ def check_structure(Z, R, cell=None, pbc=None):
     if not np.all(np.isfinite(cell)):
         raise ValueError("cell contains NaN or infinite entries")
     if pbc.any():
-        volume = abs(np.linalg.det(cell))
-        scale = np.prod(np.linalg.norm(cell, axis=1))
-        if scale == 0 or volume < 1e-10 * scale:
+        periodic = cell[pbc]  # (m, 3): the lattice vectors that are used
+        lengths = np.linalg.norm(periodic, axis=1)
+        singular_values = np.linalg.svd(periodic, compute_uv=False)
+        if lengths.min() == 0 or singular_values[-1] < 1e-10 * lengths.max():
+            axes = np.nonzero(pbc)[0].tolist()
             raise ValueError(
-                f"periodic cell is singular (volume {volume:.3g} Å^3); "
-                f"pbc={pbc.tolist()} needs three independent lattice vectors"
+                f"the lattice vectors of the periodic directions {axes} (pbc={pbc.tolist()}) "
+                f"are not independent: {periodic.round(6).tolist()} Å; each periodic "
+                "direction needs a lattice vector of its own"
             )
     return Z, R, cell, pbc
+
+
+def complete_cell(cell, pbc):
+    """``cell`` with the rows of its non-periodic directions replaced by unit vectors
+    orthogonal to the periodic ones (and to each other): an invertible basis in which the
+    periodic directions are unchanged. Non-periodic rows are never used to shift atoms, so
+    any invertible completion gives the same pairs.
+    """
+    cell = np.array(cell, dtype=np.float64)
+    pbc = np.asarray(pbc, dtype=bool)
+    m = int(pbc.sum())
+    if m == 3:
+        return cell
+    basis = np.linalg.svd(cell[pbc] if m else np.zeros((1, 3)))[2]  # rows m..2: the null space
+    cell[~pbc] = basis[m:]
+    return cell
 
 
 def neighbor_pairs(R, cutoff, cell=None, pbc=None):
@@ -136,7 +159,7 @@ def brute_force_pairs(R, cutoff, cell=None, pbc=None):
         raise ValueError(f"cutoff must be positive, got {cutoff}")
 
     if pbc.any():
-        cell = np.asarray(cell, dtype=np.float64)
+        cell = complete_cell(cell, pbc)  # a nanotube or slab: fill in the unused rows
         # Wrap into the cell, so that a small range of shifts suffices; undo it on the shifts.
         frac = np.linalg.solve(cell.T, R.T).T
         wrap = np.where(pbc, np.floor(frac), 0.0)

@@ -45,10 +45,17 @@ def test_bad_structures(model_kind, Z, R, match):
             evaluate()
 
 
-def test_singular_periodic_cell(model_kind):
-    cell = np.array([[3.0, 0, 0], [0, 3.0, 0], [3.0, 3.0, 0]])
-    for evaluate in both(model_kind, GOOD_Z, GOOD_R, cell, True):
-        with pytest.raises(ValueError, match="singular"):
+@pytest.mark.parametrize(
+    "cell, pbc",
+    [
+        ([[3.0, 0, 0], [0, 3.0, 0], [3.0, 3.0, 0]], True),  # three vectors in one plane
+        ([[3.0, 0, 0], [6.0, 0, 0], [0, 0, 9.0]], [True, True, False]),  # a slab's two parallel
+        ([[3.0, 0, 0], [0, 0, 0], [0, 0, 0]], [False, True, False]),  # periodic along a zero row
+    ],
+)
+def test_periodic_directions_without_independent_vectors(model_kind, cell, pbc):
+    for evaluate in both(model_kind, GOOD_Z, GOOD_R, np.array(cell), pbc):
+        with pytest.raises(ValueError, match="not independent"):
             evaluate()
 
 

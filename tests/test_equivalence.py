@@ -216,3 +216,29 @@ def test_from_reference_refuses_incomplete_parameters():
     del params["interaction1.dense.b"]
     with pytest.raises(RuntimeError, match="interactions.1.dense.bias"):
         minischnet.SchNet.from_reference(params)
+
+
+@pytest.mark.parametrize("periodic_along", ["z (nanotube)", "x, y (slab)"])
+def test_mixed_boundary_conditions(model_kind, periodic_along):
+    """A nanotube and a slab whose unused cell rows are zero (ASE's convention) give the
+    reference's energy and forces through collate and the Calculator."""
+    from ase.build import fcc111, nanotube
+
+    if periodic_along.startswith("z"):
+        atoms = nanotube(4, 0, length=2, bond=1.42, symbol="C")
+    else:
+        atoms = fcc111("Al", (2, 2, 2), a=4.05, vacuum=None)
+        atoms.numbers[:] = 13  # keep Al, and under max_z = 20
+    atoms.rattle(0.02, seed=1)
+    params = small_params(model_kind)
+    model = torch_model(model_kind, params)
+    E_ref, F_ref = reference_ef(
+        model_kind, params, atoms.numbers, atoms.positions, atoms.cell.array, atoms.pbc
+    )
+    E, F = model.energy_and_forces(minischnet.collate([atoms], CUTOFF))
+    assert_close_rel(E.item(), E_ref, 1e-12)
+    assert_close_rel(F.numpy(), F_ref, 1e-12)
+    assert np.abs(F_ref).max() > 1e-3
+    atoms.calc = minischnet.Calculator(model)
+    assert_close_rel(atoms.get_potential_energy(), E_ref, 1e-12)
+    assert_close_rel(atoms.get_forces(), F_ref, 1e-12)

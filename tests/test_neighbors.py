@@ -8,7 +8,7 @@ from ase import Atoms
 from ase.build import bulk, molecule
 from ase.neighborlist import neighbor_list
 
-from minischnet.neighbors import brute_force_pairs, half_pairs, neighbor_pairs
+from minischnet.neighbors import brute_force_pairs, check_structure, half_pairs, neighbor_pairs
 
 
 def as_set(i, j, S):
@@ -93,3 +93,25 @@ def test_pairs_are_sorted_and_at_exactly_the_cutoff_left_out():
     assert list(zip(i.tolist(), j.tolist())) == [(0, 2), (2, 0)]
     i, j, _ = neighbor_pairs(R[::-1], 2.6)
     assert np.all(np.diff(i * 10 + j) > 0)
+
+
+def _nanotube():
+    from ase.build import nanotube
+
+    return nanotube(6, 0, length=2)  # pbc along z only; the x and y rows of its cell are zero
+
+
+def _slab():
+    from ase.build import fcc111
+
+    return fcc111("Cu", (2, 2, 3), vacuum=None)  # pbc along x and y, third row zero
+
+
+@pytest.mark.parametrize("build", [_nanotube, _slab])
+def test_mixed_boundary_conditions_as_ase_defines_them(build):
+    """Only the periodic directions need lattice vectors (ASE's convention): a nanotube and a
+    slab whose unused cell rows are zero list ase's pairs, by both routes."""
+    atoms = build()
+    assert not atoms.pbc.all() and np.linalg.matrix_rank(atoms.cell.array) < 3
+    check_structure(atoms.numbers, atoms.positions, atoms.cell.array, atoms.pbc)  # accepted
+    assert check_against_ase(atoms, 5.0) > 100
