@@ -31,6 +31,8 @@ while OBABO, the i-PI default, samples momenta exactly.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 from ase import units
 
@@ -233,22 +235,25 @@ class RingPolymerMD:
     # -- saving and resuming --------------------------------------------------------------------
     def state(self) -> dict:
         """Everything needed to continue this trajectory exactly (positions, momenta, RNG,
-        counters)."""
+        counters), as plain arrays, numbers and a JSON string: ``np.savez(f, **md.state())``
+        stores it and ``np.load`` reads it back without pickle."""
         return {
             "q": self.q.copy(),
             "p": self.p.copy(),
             "thermostat_work": self.thermostat_work,
             "step_count": self.step_count,
-            "rng": self.rng.bit_generator.state,
+            "rng": json.dumps(self.rng.bit_generator.state),
         }
 
     def load_state(self, state: dict) -> None:
+        """Continue from ``state()`` (a dict, or the arrays ``np.load`` gives back of it)."""
         self.q, self.p = np.array(state["q"], dtype=float), np.array(state["p"], dtype=float)
         self.thermostat_work, self.step_count = (
             float(state["thermostat_work"]),
             int(state["step_count"]),
         )
-        self.rng.bit_generator.state = state["rng"]
+        rng = state["rng"]
+        self.rng.bit_generator.state = json.loads(str(rng)) if not isinstance(rng, dict) else rng
         self.energies, self.forces = bead_forces(self.atoms, self.calc, self.q)
 
     # -- running --------------------------------------------------------------------------------

@@ -57,7 +57,7 @@ def densities(counts: dict) -> dict:
 
 def load_histograms(out, P: int) -> dict:
     """The distance densities of a finished or running C20 study, from ``out/P{P}.npz``."""
-    with np.load(Path(out) / f"P{P}.npz", allow_pickle=True) as saved:
+    with np.load(Path(out) / f"P{P}.npz") as saved:
         return densities({k: saved[k] for k in ("beads", "centroids")})
 
 

@@ -261,6 +261,55 @@ def test_model_files(tmp_path):
         minischnet.load(tmp_path / "missing.pt")
 
 
+class _RunsCode:
+    """Unpickling this calls os.system: what a crafted model file can do to torch.load."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        import os
+
+        return os.system, (f"touch {self.marker}",)
+
+
+def test_loading_never_runs_code_from_a_file(tmp_path):
+    """A crafted file whose pickle would run a shell command is refused before it runs, as a
+    model (load), as a training checkpoint (resume) and as an RPMD state (np.load)."""
+    from minischnet.nn.registry import FORMAT, load_checkpoint
+
+    model = student().eval()
+    marker = tmp_path / "the_command_ran"
+    crafted = tmp_path / "crafted.pt"
+    torch.save(
+        {"format": FORMAT, "kind": "schnet", "model": model.state_dict(), "x": _RunsCode(marker)},
+        crafted,
+    )
+    with pytest.raises(ValueError, match="refuses to unpickle"):
+        minischnet.load(crafted)
+    with pytest.raises(ValueError, match="refuses to unpickle"):
+        load_checkpoint(crafted, model)
+    assert not marker.exists()
+
+    # the same trick in a NumPy file: an object array is never unpickled
+    state = tmp_path / "P8.npz"
+    np.savez(state, beads=np.zeros(3), state=np.array(_RunsCode(marker), dtype=object))
+    with np.load(state) as saved, pytest.raises(ValueError, match="allow_pickle"):
+        saved["state"]
+    assert not marker.exists()
+
+
+def test_saved_info_must_be_plain_data(tmp_path):
+    """save() writes only what loads back weights-only, converting what it can."""
+    model = student().eval()
+    minischnet.save(model, tmp_path / "m.pt", torch=torch.__version__, n=np.int64(3), data=tmp_path)
+    info = minischnet.load(tmp_path / "m.pt").info
+    assert type(info["torch"]) is str and info["n"] == 3 and info["data"] == str(tmp_path)
+    with pytest.raises(TypeError, match=r"info\['bad'\]\[1\] is a object"):
+        minischnet.save(model, tmp_path / "m2.pt", bad=[1, object()])
+    assert not (tmp_path / "m2.pt").exists()
+
+
 def test_validation_loss_is_loss_6():
     """With forces, the trainer's validation score is loss (6) on the validation set."""
     from minischnet.train.loss import energy_force_loss

@@ -10,12 +10,19 @@ training state beside it).
 A file is a torch.save'd dict with a format tag; anything else (a damaged file, a foreign
 checkpoint) gives a ValueError that says what is wrong. Written atomically: a crash while saving
 leaves the previous file intact.
+
+Loading never runs code from a file: files are read with ``torch.load(weights_only=True)``,
+which unpickles tensors, numbers, strings, lists and dicts and nothing else. Model files travel
+between students and courses, and a pickle can call any function; so ``save`` stores plain data
+only (``plain`` checks it), and a file holding anything else is refused before it is unpickled.
 """
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from .._atomic import atomic_write
@@ -47,6 +54,32 @@ def hyperparameters(model) -> dict:
     return h
 
 
+def plain(value, name="info"):
+    """``value`` as data that ``torch.load(weights_only=True)`` reads back: tensors, None, bools,
+    numbers, strings, and lists, tuples and dicts of them. Paths, str and number subclasses (such
+    as ``torch.__version__``) and NumPy scalars and arrays become their plain forms; anything
+    else is a TypeError naming where it sits, so a file that could not be loaded is never
+    written."""
+    if value is None or isinstance(value, (torch.Tensor, bool)):
+        return value
+    if isinstance(value, (str, Path)):
+        return str(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (list, tuple)):
+        return type(value)(plain(v, f"{name}[{k}]") for k, v in enumerate(value))
+    if isinstance(value, dict):
+        return {plain(k, name): plain(v, f"{name}[{k!r}]") for k, v in value.items()}
+    raise TypeError(
+        f"{name} is a {type(value).__name__}: a model file holds tensors, numbers, strings, "
+        "lists and dicts only (they load without running code)"
+    )
+
+
 def save_checkpoint(path, model, **extra) -> None:
     """Write ``model`` and any ``extra`` state (optimizer, history, ...) atomically to ``path``."""
     path = Path(path)
@@ -57,7 +90,7 @@ def save_checkpoint(path, model, **extra) -> None:
         hyperparameters=hyperparameters(model),
         dtype=str(model.dtype).replace("torch.", ""),
         model=model.state_dict(),
-        **extra,
+        **plain(extra),
     )
     with atomic_write(path) as f:
         torch.save(state, f)
@@ -68,7 +101,16 @@ def _read(path) -> dict:
     if not path.exists():
         raise FileNotFoundError(f"no model file at {path}")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
+        state = torch.load(path, map_location="cpu", weights_only=True)  # never runs code
+    except pickle.UnpicklingError as e:
+        if "Weights only load failed" not in str(e):  # a damaged pickle, not a refused one
+            raise ValueError(f"{path} is damaged or truncated: {e}") from None
+        found = str(e).split("Unsupported global:")[-1].split(" was not")[0].strip()
+        raise ValueError(
+            f"{path} is not a minischnet model file: it holds Python objects other than "
+            f"tensors and plain data ({found[:120]}), which minischnet refuses to unpickle: "
+            "unpickling can run any code the file names"
+        ) from None
     except Exception as e:  # torch raises many kinds for a damaged zip/pickle
         raise ValueError(
             f"{path} is not a readable minischnet model file (damaged or truncated?): "

@@ -73,14 +73,19 @@ def simulate(calc, atoms, P, args, out: Path, potential_id: str = "") -> dict:
         **{k: np.zeros(0) for k in SERIES},
     }
     if path.exists():
-        saved = np.load(path, allow_pickle=True)
+        saved = np.load(path)  # plain arrays only: loading never unpickles
         if "potential_id" in saved and not same_potential(str(saved["potential_id"]), potential_id):
             raise ValueError(
                 f"{path} was made with another potential ({saved['potential_id']}), "
                 f"not {potential_id}: "
                 "continuing it would mix two force fields; use a new --out or delete the file"
             )
-        md.load_state(saved["state"].item())
+        if "state_q" not in saved:
+            raise ValueError(
+                f"{path} was written by an older version (its state is pickled, which is never "
+                "loaded): start it again"
+            )
+        md.load_state({k[len("state_") :]: saved[k] for k in saved if k.startswith("state_")})
         acc = {k: saved[k] if k in saved else v for k, v in acc.items()}
         acc["wall_seconds"] = float(acc["wall_seconds"])
         if any(len(acc[k]) != len(acc["kinetic_cv"]) for k in SERIES):
@@ -104,7 +109,10 @@ def simulate(calc, atoms, P, args, out: Path, potential_id: str = "") -> dict:
         # packed
         with atomic_write(path) as f:
             np.savez_compressed(
-                f, state=np.array(md.state(), dtype=object), potential_id=potential_id, **acc
+                f,
+                **{f"state_{k}": v for k, v in md.state().items()},
+                potential_id=potential_id,
+                **acc,
             )
         print(
             f"P={P}: {md.step_count}/{args.steps} steps, {acc['wall_seconds'] / 3600:.2f} h",

@@ -265,7 +265,7 @@ def run(args, argv=None):
             device=str(device),
             machine=f"{platform.machine()}, {os.cpu_count()} cores"
             + (f", {torch.cuda.get_device_name(device)}" if device.type == "cuda" else ""),
-            torch=torch.__version__,
+            torch=str(torch.__version__),
             command=command,
             hyperparameters=vars(args),
             elements=[chemical_symbols[z] for z in np.unique(ds.Z)],
