@@ -44,3 +44,38 @@ def test_text_mode_keeps_csv_line_endings_and_utf8(tmp_path):
     with pytest.raises(ValueError, match="mode"):
         with atomic_write(path, "a"):
             pass
+
+
+def test_a_write_killed_midway_leaves_a_temporary_that_the_next_write_removes(tmp_path):
+    """kill -9 during a write: the target keeps its old content, and the orphaned temporary
+    file is removed by the next write of that target (one of a running writer stays)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    target = tmp_path / "checkpoint.pt"
+    target.write_bytes(b"old")
+    writer = subprocess.Popen(
+        [sys.executable, "-c", (
+            "import sys, time\n"
+            "from minischnet._atomic import atomic_write\n"
+            f"with atomic_write({str(target)!r}) as f:\n"
+            "    f.write(b'half'); f.flush(); print('writing', flush=True); time.sleep(60)\n"
+        )],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert writer.stdout.readline().strip() == "writing"
+    os.kill(writer.pid, signal.SIGKILL)
+    writer.wait()
+    orphans = list(tmp_path.glob("checkpoint.pt.*.tmp"))
+    assert len(orphans) == 1 and target.read_bytes() == b"old"
+
+    running = tmp_path / f"checkpoint.pt.{os.getpid()}-0000beef.tmp"  # a live writer's
+    running.write_bytes(b"")
+    time.sleep(0.01)
+    with atomic_write(target) as f:
+        f.write(b"new")
+    assert target.read_bytes() == b"new"
+    assert sorted(tmp_path.glob("checkpoint.pt.*.tmp")) == [running]
