@@ -384,3 +384,38 @@ def test_moving_average_of_the_weights(tmp_path):
     )  # its saved average
     for a, b in zip(straight.ema, resumed.ema):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_a_model_refuses_elements_it_was_not_trained_on(tmp_path):
+    """The C20 model (carbon only) asked about ethanol: a clear error, or with the opt-in a
+    warning and the numbers; a file records its training set's elements, and files written
+    before that record use their data set's."""
+    import warnings
+
+    c20_model = minischnet.load("c20_schnet")  # written before trained_elements existed
+    assert c20_model.elements == [6]
+    ethanol = minischnet.collate([molecule("CH3CH2OH")], c20_model.cutoff)
+    with pytest.raises(ValueError, match=r"trained on C \(6\) only; H \(1\), O \(8\)"):
+        c20_model.energy_and_forces(ethanol)
+    with pytest.raises(ValueError, match="trained on C"):
+        c20_model(ethanol)  # energies alone too
+    c20_model.unseen_elements = "warn"
+    with pytest.warns(UserWarning, match="untrained embeddings"):
+        E, _ = c20_model.energy_and_forces(ethanol)
+    assert np.isfinite(E.item())
+
+    ds = teacher_dataset(6)
+    train = [k for k in range(6) if 8 not in ds[k].numbers][:3] or [0, 1]
+    val = [k for k in range(6) if k not in train][:1]
+    trainer = Trainer(
+        student(), ds, train, val, TrainConfig(max_epochs=1, batch_size=2), run_dir=tmp_path
+    )
+    trainer.fit()
+    expected = np.unique(np.concatenate([ds[k].numbers for k in train])).tolist()
+    assert trainer.trained_elements == expected
+    assert minischnet.load(tmp_path / "best.pt").elements == expected
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        minischnet.load(tmp_path / "best.pt").energy_and_forces(
+            minischnet.collate([ds[k] for k in train], 4.0)
+        )  # its own elements: no error, no warning

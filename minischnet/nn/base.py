@@ -16,11 +16,18 @@ pair's messages both ways, j -> i and i -> j, since everything it computes from 
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
+from ase.data import chemical_symbols
 from torch import nn
 
 from .layers import cosine_cutoff, gaussian_expansion, pair_vectors
+
+
+def _element_names(numbers) -> str:
+    return ", ".join(f"{chemical_symbols[z]} ({z})" for z in numbers)
 
 
 class AtomisticModel(nn.Module):
@@ -50,6 +57,11 @@ class AtomisticModel(nn.Module):
         self.register_buffer("atomref", torch.zeros(max_z + 1))
         self.output1 = nn.Linear(n_features, n_features // 2)
         self.output2 = nn.Linear(n_features // 2, 1)
+        #: element numbers the model was trained on (None: not recorded). Other elements have
+        #: untrained embeddings, so their energies mean nothing: ``check`` refuses them, or
+        #: only warns where ``unseen_elements = "warn"``.
+        self.elements: list[int] | None = None
+        self.unseen_elements = "error"
 
     # -- the model ------------------------------------------------------------------------------
     @property
@@ -106,18 +118,33 @@ class AtomisticModel(nn.Module):
         to it)."""
         if R is None:
             batch = batch.to(self.device, self.dtype)
+            self.check(batch)
         e_atom = self.atom_energies(batch, R)  # (n_atoms,)
         E = torch.zeros(batch.n_structures, dtype=e_atom.dtype, device=e_atom.device)
         return E.index_add_(0, batch.structure, e_atom)  # eq. (3)
 
     def check(self, batch) -> None:
-        """ValueError for element numbers this model has no embedding for."""
+        """ValueError for element numbers this model has no embedding for, or was not trained
+        on (where ``elements`` records them), and for pair lists of a smaller cutoff."""
         zmin, zmax = int(batch.Z.min()), int(batch.Z.max())
         if zmin < 1 or zmax > self.max_z:
             bad = zmin if zmin < 1 else zmax
             raise ValueError(
                 f"element number {bad} is outside 1..{self.max_z} (max_z of this model)"
             )
+        if self.elements is not None:
+            unseen = sorted(set(torch.unique(batch.Z).tolist()) - set(self.elements))
+            if unseen:
+                message = (
+                    f"this model was trained on {_element_names(self.elements)} only; "
+                    f"{_element_names(unseen)} were not in its training data, and their "
+                    "energies and forces would come from untrained embeddings"
+                )
+                if self.unseen_elements != "warn":
+                    raise ValueError(
+                        message + " (model.unseen_elements = 'warn' computes them anyway)"
+                    )
+                warnings.warn(message, stacklevel=3)
         if batch.cutoff < self.cutoff:
             raise ValueError(
                 f"batch pair lists were built with cutoff {batch.cutoff} Å "

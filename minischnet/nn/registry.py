@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from ase.data import atomic_numbers
 
 from .._atomic import atomic_write
 from ..resources import model_path
@@ -84,6 +85,7 @@ def save_checkpoint(path, model, **extra) -> None:
     """Write ``model`` and any ``extra`` state (optimizer, history, ...) atomically to ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    elements = extra.pop("trained_elements", getattr(model, "elements", None))
     state = dict(
         format=FORMAT,
         kind=model.kind,
@@ -92,6 +94,8 @@ def save_checkpoint(path, model, **extra) -> None:
         model=model.state_dict(),
         **plain(extra),
     )
+    if elements is not None:  # the element numbers it was trained on
+        state["trained_elements"] = sorted(int(z) for z in elements)
     with atomic_write(path) as f:
         torch.save(state, f)
 
@@ -151,6 +155,10 @@ def load(path, device=None):
     model.info = {
         k: v for k, v in state.items() if k not in ("model", "optimizer", "scheduler", "format")
     }
+    model.elements = state.get("trained_elements")
+    if model.elements is None and "elements" in state:
+        # files written before trained_elements: the elements of the data set it was trained on
+        model.elements = sorted(atomic_numbers[symbol] for symbol in state["elements"])
     return model.to(device).eval()
 
 

@@ -268,8 +268,9 @@ def run(args, argv=None):
             torch=str(torch.__version__),
             command=command,
             hyperparameters=vars(args),
-            elements=[chemical_symbols[z] for z in np.unique(ds.Z)],
+            elements=[chemical_symbols[z] for z in trainer.trained_elements],
         )
+        model.elements = trainer.trained_elements  # model.pt records them: checked when used
         if trainer.epoch == first_epoch and (run_dir / "result.json").exists():
             # this call trained nothing (e.g. --max-hours 0): the model was trained by the earlier
             # command

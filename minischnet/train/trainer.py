@@ -100,6 +100,8 @@ class Trainer:
         self.model = model.to(device) if device is not None else model
         # Own copies of the two parts: pair lists are then built for these structures only.
         self.train_set, self.val_set = dataset.subset(train_indices), dataset.subset(val_indices)
+        #: the element numbers of the training set, saved with every model file
+        self.trained_elements = np.unique(self.train_set.Z).tolist()
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.distributed = distributed
         self.rank = torch.distributed.get_rank() if distributed else 0
@@ -227,6 +229,7 @@ class Trainer:
                 self.run_dir / name,
                 self.model,
                 **{k: v for k, v in self.state().items() if k != "model"},
+                trained_elements=self.trained_elements,
             )
 
     # -- the loop -------------------------------------------------------------------------------
