@@ -26,7 +26,7 @@ from pathlib import Path
 
 from ._malloc import keep_freed_memory
 from .resources import copy_tutorials, models_table, search_path
-from .train.run import add_train_arguments, run, ship
+from .train.run import FlagError, add_train_arguments, run, ship
 
 
 class _Help(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
@@ -92,7 +92,10 @@ def main(argv=None):
         return
     keep_freed_memory()
     if args.command == "train":
-        run(args, argv)
+        try:
+            run(args, argv)
+        except FlagError as e:  # an option the data cannot satisfy: nothing was trained
+            train.error(str(e))
         if args.plot and int(os.environ.get("RANK", "0")) == 0:
             plot_history(Path(args.run_dir))
     elif args.command == "ship":

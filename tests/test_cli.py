@@ -54,7 +54,8 @@ def test_train_on_a_file_and_resume(tmp_path):
     assert (
         model.info["test_energy_mae"] == result["test_energy_mae"] and model.dtype == torch.float64
     )
-    assert model.info["elements"] == ["H", "C", "N", "O"]  # of the data set, in order of Z
+    assert model.info["elements"] == ["H", "C", "N", "O"]  # of the training set, in order of Z
+    assert model.elements == [1, 6, 7, 8]
 
     second = run_cli(*common, "--epochs", "4")
     assert second.returncode == 0, second.stderr[-2000:]
@@ -194,3 +195,56 @@ def test_ship_copies_a_runs_model_with_its_description(tmp_path):
     assert description["note"] == "a test model"
     assert description["test_energy_mae"] == original.info["test_energy_mae"]
     assert "indices, in the .pt file" in description["split"]["train"]
+
+
+@pytest.fixture(scope="module")
+def file_of_51(tmp_path_factory):
+    path = tmp_path_factory.mktemp("data") / "set51.extxyz"
+    teacher_dataset(51).write(path)
+    return path
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--n-train", "1000"], "--n-train 1,000 is larger than what .* leaves for training: 43"),
+        (["--n-train", "0"], "argument --n-train: must be >= 1, got 0"),
+        (["--rho", "-1"], "argument --rho: must be > 0, got -1"),
+        (["--rho", "nan"], "argument --rho: must be a finite number, got nan"),
+        (["--lr", "0"], "argument --lr: must be > 0, got 0"),
+        (["--lr", "inf"], "argument --lr: must be a finite number"),
+        (["--batch-size", "0"], "argument --batch-size: must be >= 1, got 0"),
+        (["--epochs", "0"], "argument --epochs: must be >= 1, got 0"),
+        (["--epochs", "2.5"], "argument --epochs: '2.5' is not an integer"),
+        (["--cutoff", "-5"], "argument --cutoff: must be > 0"),
+        (["--ema", "1"], "argument --ema: must be >= 0 and < 1, got 1"),
+        (["--test-fraction", "1.5"], "argument --test-fraction: must be >= 0 and < 1"),
+        (["--n-val", "60"], "leaves no structure for training after 60 for validation"),
+        (["--rbf", "1"], "argument --rbf: must be >= 2"),
+        (["--max-hours", "-1"], "argument --max-hours: must be >= 0"),
+    ],
+)
+def test_bad_flags_are_a_one_line_error_and_exit_2(file_of_51, tmp_path, capsys, flags, message):
+    """Every flag is checked, against the data too, before anything trains: exit code 2, one
+    line that names the flag, and no run directory written."""
+    import re
+
+    from minischnet.cli import main
+
+    run_dir = tmp_path / "run"
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "--data", str(file_of_51), "--run-dir", str(run_dir), *flags])
+    assert exit_.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith("minischnet train: error: ") and re.search(message, error), error
+    assert not run_dir.exists()
+
+
+def test_c20_sizes_are_checked_against_the_data(tmp_path, capsys):
+    from minischnet.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "--data", "c20", "--n-train", "100000", "--run-dir", str(tmp_path / "r")])
+    assert exit_.value.code == 2
+    assert "--n-train 100,000 is larger than what C20's training part" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import os
@@ -23,6 +24,41 @@ from ..nn.registry import MODEL_CLASSES, load, load_checkpoint, save
 from .trainer import DEFAULT_RHO, TrainConfig, Trainer, evaluate
 
 
+class FlagError(ValueError):
+    """A command-line option that the data cannot satisfy (the CLI reports it and exits 2)."""
+
+
+def _number(kind, low=None, high=None, low_open=False, high_open=False, allow_inf=False):
+    """An argparse type: ``kind`` (int or float) within [low, high] (open where asked), finite
+    unless ``allow_inf``; anything else is a one-line usage error."""
+
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not a{'n integer' if kind is int else ' number'}"
+            ) from None
+        if math.isnan(value) or (math.isinf(value) and not allow_inf):
+            raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+        too_low = low is not None and (value <= low if low_open else value < low)
+        too_high = high is not None and (value >= high if high_open else value > high)
+        if too_low or too_high:
+            lo = "" if low is None else f"{'>' if low_open else '>='} {low}"
+            hi = "" if high is None else f"{'<' if high_open else '<='} {high}"
+            raise argparse.ArgumentTypeError(
+                f"must be {' and '.join(b for b in (lo, hi) if b)}, got {text}"
+            )
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
+
+
+POSITIVE_INT = _number(int, low=1)
+POSITIVE = _number(float, low=0, low_open=True)
+
+
 def add_train_arguments(t):
     """The options of ``python -m minischnet train`` (``--help`` shows each default)."""
     t.add_argument(
@@ -34,38 +70,49 @@ def add_train_arguments(t):
         "--run-dir", required=True, help="checkpoints, history and the final model go here"
     )
     t.add_argument("--model", choices=sorted(MODEL_CLASSES), default="schnet", help="architecture")
-    t.add_argument("--features", type=int, default=128, help="F, features per atom")
-    t.add_argument("--interactions", type=int, default=3, help="T, refinement steps (1)")
+    t.add_argument("--features", type=POSITIVE_INT, default=128, help="F, features per atom")
+    t.add_argument("--interactions", type=POSITIVE_INT, default=3, help="T, refinement steps (1)")
     t.add_argument(
-        "--rbf", type=int, default=25, help="Gaussians of the radial basis over [0, cutoff]"
+        "--rbf",
+        type=_number(int, low=2),
+        default=25,
+        help="Gaussians of the radial basis over [0, cutoff]",
     )
-    t.add_argument("--cutoff", type=float, default=5.0, help="Å")
-    t.add_argument("--factors", type=int, default=None, help="DTNN factor space (None: --features)")
+    t.add_argument("--cutoff", type=POSITIVE, default=5.0, help="Å")
+    t.add_argument(
+        "--factors", type=POSITIVE_INT, default=None, help="DTNN factor space (None: --features)"
+    )
     t.add_argument(
         "--rho",
-        type=float,
+        type=_number(float, low=0, low_open=True, allow_inf=True),
         default=None,
         help="weight of the energy term of loss (6), Å^-2; 'inf' trains on energies alone "
         "(None: 0.1 for data with forces, inf for data without)",
     )
-    t.add_argument("--lr", type=float, default=1e-3, help="Adam's learning rate at the start")
-    t.add_argument("--batch-size", type=int, default=32, help="structures per step")
+    t.add_argument("--lr", type=POSITIVE, default=1e-3, help="Adam's learning rate at the start")
+    t.add_argument("--batch-size", type=POSITIVE_INT, default=32, help="structures per step")
     t.add_argument(
         "--epochs",
-        type=int,
+        type=POSITIVE_INT,
         default=1000,
         help="at most this many epochs (an epoch of C20, 19,000 structures, 128 features: "
         "about 100 s on 2 CPU cores; of QM9 at N = 110,000, 64 features: about 50 s)",
     )
     t.add_argument(
-        "--lr-patience", type=int, default=10, help="epochs without improvement before lr is halved"
+        "--lr-patience",
+        type=_number(int, low=0),
+        default=10,
+        help="epochs without improvement before lr is halved",
     )
     t.add_argument(
-        "--early-stopping", type=int, default=30, help="epochs without improvement before stopping"
+        "--early-stopping",
+        type=POSITIVE_INT,
+        default=30,
+        help="epochs without improvement before stopping",
     )
     t.add_argument(
         "--ema",
-        type=float,
+        type=_number(float, low=0, high=1, high_open=True),
         default=0.0,
         help=(
             "moving average of the weights, e.g. 0.999; "
@@ -84,27 +131,33 @@ def add_train_arguments(t):
     )
     t.add_argument(
         "--max-hours",
-        type=float,
+        type=_number(float, low=0, allow_inf=True),
         default=math.inf,
         help="stop after this wall time; run again to resume",
     )
     t.add_argument(
         "--n-train",
-        type=int,
+        type=POSITIVE_INT,
         default=None,
         help="training structures (None: all that are left; QM9: the nested subset of this size)",
     )
     t.add_argument(
         "--n-val",
-        type=int,
+        type=POSITIVE_INT,
         default=None,
         help="validation structures (None: 5 %% of the data; QM9 all)",
     )
     t.add_argument(
-        "--test-fraction", type=float, default=0.1, help="for a user's file: held-out share"
+        "--test-fraction",
+        type=_number(float, low=0, high=1, high_open=True),
+        default=0.1,
+        help="for a user's file: held-out share",
     )
     t.add_argument(
-        "--seed", type=int, default=0, help="initial weights, split of a file, order of the batches"
+        "--seed",
+        type=_number(int, low=0),
+        default=0,
+        help="initial weights, split of a file, order of the batches",
     )
     t.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 or auto")
     t.add_argument(
@@ -117,7 +170,7 @@ def add_train_arguments(t):
         "SchNet implementation choices (tutorial 4; defaults are the thesis's)"
     )
     v.add_argument(
-        "--rbf-width", type=float, default=None, help="Gaussian width in Å (None: their spacing)"
+        "--rbf-width", type=POSITIVE, default=None, help="Gaussian width in Å (None: their spacing)"
     )
     v.add_argument("--no-cosine-cutoff", action="store_true", help="hard cut of the filters at r_c")
     v.add_argument(
@@ -140,6 +193,10 @@ def dataset_and_split(args):
 
     rng = np.random.default_rng(args.seed)
     if args.data == "qm9":
+        for flag, part, n in (("train", "train", args.n_train), ("val", "validation", args.n_val)):
+            size = len(data.qm9_split(part))
+            if n is not None and n > size:
+                raise FlagError(f"--n-{flag} {n} is larger than QM9's {part} split ({size:,})")
         ds = data.qm9()
         train = data.qm9_split("train", args.n_train)
         val = data.qm9_split("validation", args.n_val)
@@ -150,7 +207,15 @@ def dataset_and_split(args):
         n = len(train_set)
         perm = rng.permutation(n)
         n_val = args.n_val or n // 20
-        n_train = min(args.n_train or n - n_val, n - n_val)
+        check_sizes(
+            args,
+            n,
+            n_val,
+            0,
+            f"C20's training part ({n:,} structures; its test part "
+            f"of {len(test_set):,} is kept for testing)",
+        )
+        n_train = args.n_train or n - n_val
         both = data.AtomsDataset(
             np.concatenate([train_set.Z, test_set.Z]),
             np.concatenate([train_set.R, test_set.R]),
@@ -168,6 +233,7 @@ def dataset_and_split(args):
     perm = rng.permutation(len(ds))
     n_test = int(round(args.test_fraction * len(ds)))
     n_val = args.n_val or max(1, int(round(0.05 * len(ds))))
+    check_sizes(args, len(ds), n_val, n_test, f"{args.data} ({len(ds):,} structures)")
     rest = perm[n_test + n_val :]
     return (
         ds,
@@ -175,6 +241,22 @@ def dataset_and_split(args):
         perm[n_test : n_test + n_val],
         perm[:n_test],
     )
+
+
+def check_sizes(args, n: int, n_val: int, n_test: int, what: str) -> None:
+    """FlagError unless ``n`` structures hold the validation and test parts and at least one
+    (or --n-train) training structure."""
+    left = n - n_val - n_test
+    if left < 1:
+        raise FlagError(
+            f"{what} leaves no structure for training after {n_val:,} for validation "
+            f"and {n_test:,} for testing"
+        )
+    if args.n_train is not None and args.n_train > left:
+        raise FlagError(
+            f"--n-train {args.n_train:,} is larger than what {what} leaves for training: "
+            f"{left:,} after {n_val:,} for validation and {n_test:,} for testing"
+        )
 
 
 def build_model(args):
@@ -209,6 +291,8 @@ def run(args, argv=None):
     command."""
 
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        raise FlagError(f"--device {args.device}: no CUDA device is available here")
     device = (
         torch.device("cuda" if torch.cuda.is_available() else "cpu")
         if args.device == "auto"
