@@ -1,5 +1,7 @@
 """MD and RPMD against closed-form answers: the quantum harmonic oscillator, energy conservation."""
 
+import json
+
 import numpy as np
 import pytest
 from ase import Atoms, units
@@ -167,6 +169,57 @@ def test_bad_arguments():
         RingPolymerMD(oscillators(2), Harmonic(0.01), 1, 300.0, 1.0, splitting="aboba")
     with pytest.raises(ValueError, match="temperature"):
         RingPolymerMD(oscillators(2), Harmonic(0.01), 2, -1.0, 1.0)
+
+
+@pytest.mark.parametrize(
+    "changed, message",
+    [
+        (
+            dict(temperature_K=np.inf),
+            "temperature_K must be a finite positive number of K, got inf",
+        ),
+        (dict(temperature_K=np.nan), "temperature_K must be a finite positive"),
+        (dict(timestep_fs=np.inf), "timestep_fs must be a finite positive number of fs, got inf"),
+        (dict(timestep_fs=0), "timestep_fs must be a finite positive"),
+        (dict(tau_fs=0), "tau_fs must be a finite positive number of fs"),
+        (dict(tau_fs=-5.0), "tau_fs must be a finite positive"),
+        (dict(tau_fs="100"), "tau_fs must be a number"),
+        (dict(nbeads=2.5), "nbeads must be a whole number"),
+        (dict(max_drift_eV_per_atom=0), "max_drift_eV_per_atom must be a finite positive"),
+    ],
+)
+def test_parameters_are_checked_by_name(changed, message):
+    """Each bad parameter is named in its error, never blamed on the positions."""
+    kwargs = dict(nbeads=2, temperature_K=300.0, timestep_fs=1.0, tau_fs=100.0) | changed
+    with pytest.raises(ValueError, match=message):
+        RingPolymerMD(oscillators(2), Harmonic(0.01), **kwargs)
+
+
+def test_a_run_that_blows_up_stops_at_its_last_good_step():
+    """C20 at 50 fs flies apart within a few steps: the run stops with DynamicsBlewUp and keeps
+    the state of the step before, which passes the check; None switches the drift check off."""
+    import minischnet
+    from minischnet.data import c20_minimum
+    from minischnet.md import DynamicsBlewUp
+
+    model = minischnet.load("c20_schnet")
+    model.tabulate_filters()
+    md = RingPolymerMD(c20_minimum(), minischnet.Calculator(model), 8, 300.0, 50.0)
+    with pytest.raises(DynamicsBlewUp, match=r"drifted by .* eV per atom.*50 fs too large"):
+        md.run(10, quiet=True)
+    assert 0 <= md.step_count < 10
+    kept = md.state()
+    assert md._check() == ""  # the state kept is the last good one
+    with pytest.raises(DynamicsBlewUp):  # and the bad step is bad again, from the same state
+        md.step()
+    np.testing.assert_array_equal(md.q, kept["q"])
+    assert md.rng.bit_generator.state == json.loads(kept["rng"])
+
+    unchecked = RingPolymerMD(
+        c20_minimum(), minischnet.Calculator(model), 8, 300.0, 50.0, max_drift_eV_per_atom=None
+    )
+    unchecked.run(3, quiet=True)  # integrates garbage, as asked
+    assert unchecked.step_count == 3
 
 
 def test_distance_histograms_and_files(tmp_path):
