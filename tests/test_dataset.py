@@ -104,3 +104,59 @@ def test_unknown_element_symbol(tmp_path):
     )
     with pytest.raises(ValueError, match="unknown element symbol 'Xx'"):
         AtomsDataset.read(path)
+
+
+@pytest.fixture
+def three_frames(tmp_path):
+    """An extxyz file of three CH4 frames with energies and forces, and its lines."""
+    import ase.io
+
+    path = tmp_path / "good.extxyz"
+    ase.io.write(path, labelled([molecule("CH4") for _ in range(3)]))
+    return path, path.read_text().splitlines(keepends=True)
+
+
+@pytest.mark.parametrize(
+    "name, content, error, message",
+    [
+        ("cut_after_count.extxyz", lambda L: L[:8], ValueError,
+         r"frame 1 \(counting from 0\) cannot be read: the file ends inside this frame"),
+        ("cut_mid_frame.extxyz", lambda L: L[:12], ValueError,
+         r"frame 1 \(counting from 0\) cannot be read: .*Frame has 3 atoms, expected 5"),
+        ("count_too_large.extxyz", lambda L: L[:7] + ["6\n"] + L[8:14], ValueError,
+         r"frame 1 .*Frame has 5 atoms, expected 6"),
+        ("empty.extxyz", lambda L: [], ValueError, "is empty: no structures"),
+        ("binary.extxyz", b"\x89PNG\r\n\x1a\n" + bytes(range(256)), ValueError,
+         r"is not a text file \(byte 0 is not UTF-8\)"),
+        ("binary.bin", bytes(range(256)), ValueError, "ASE cannot tell what format"),
+        ("json.xyz", lambda L: ['{"a": 1}\n'], ValueError,
+         r"frame 0 \(counting from 0\) cannot be read: .*Expected xyz header"),
+        ("no_energy_in_2.extxyz", lambda L: L[:14] + ["5\n", "\n"] + L[16:], ValueError,
+         "structure 2 has no energy"),
+    ],
+)  # fmt: skip
+def test_bad_files_name_the_file_the_frame_and_the_problem(
+    three_frames, tmp_path, name, content, error, message
+):
+    """Each reader error is a ValueError that starts with the file's path."""
+    _, lines = three_frames
+    path = tmp_path / name
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text("".join(content(lines)))
+    with pytest.raises(error, match=message) as raised:
+        AtomsDataset.read(path, require_energy=True)
+    assert str(raised.value).startswith(str(path))
+
+
+def test_a_missing_file_or_a_folder(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no file at"):
+        AtomsDataset.read(tmp_path / "missing.extxyz")
+    with pytest.raises(ValueError, match="is a folder"):
+        AtomsDataset.read(tmp_path)
+
+
+def test_the_good_file_still_reads(three_frames):
+    ds = AtomsDataset.read(three_frames[0], require_energy=True)
+    assert len(ds) == 3 and ds.forces.shape == (15, 3)

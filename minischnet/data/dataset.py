@@ -215,19 +215,65 @@ class AtomsDataset:
 
     @classmethod
     def read(cls, path, index=":", require_energy=False, **kwargs) -> "AtomsDataset":
-        """Any file ASE reads (extxyz, ASE db, VASP OUTCAR, ...): ``ase.io.read(path, index)``."""
+        """Any file ASE reads (extxyz, ASE db, VASP OUTCAR, ...): ``ase.io.read(path, index)``.
+
+        A file that cannot be read gives a ValueError (FileNotFoundError if it is missing) that
+        names the file, the frame (counting from 0) and what is wrong: empty, binary, of an
+        unknown format, truncated, atom counts that do not match, missing energies.
+        """
         import ase.io
 
+        path = Path(path)
+        if not path.exists():
+            raise FileNotFoundError(f"no file at {path}")
+        if path.is_dir():
+            raise ValueError(f"{path} is a folder, not a file of structures")
+        if path.stat().st_size == 0:
+            raise ValueError(f"{path} is empty: no structures in it")
         try:
             structures = ase.io.read(path, index=index, **kwargs)
-        except KeyError as e:  # ASE raises KeyError for unknown element symbols
-            raise ValueError(f"{path}: unknown element symbol {e}") from e
+        except Exception as e:  # ASE's readers raise many kinds, most without the file's name
+            raise ValueError(_read_error(path, e, kwargs)) from None
         if isinstance(structures, Atoms):
             structures = [structures]
-        return cls.from_atoms(structures, require_energy=require_energy, name=Path(path).name)
+        if not structures:
+            raise ValueError(f"{path}: no structures in it (index {index!r})")
+        try:
+            return cls.from_atoms(structures, require_energy=require_energy, name=path.name)
+        except ValueError as e:
+            raise ValueError(f"{path}: {e}") from None
 
     def write(self, path, **kwargs) -> None:
         """Write every structure with its energy and forces: ``ase.io.write(path, ...)``."""
         import ase.io
 
         ase.io.write(path, [self[k] for k in range(len(self))], **kwargs)
+
+
+def _read_error(path: Path, error: Exception, kwargs: dict) -> str:
+    """What went wrong reading ``path``, in words, with the frame where it went wrong."""
+    import ase.io
+    from ase.io.formats import UnknownFileTypeError
+
+    if isinstance(error, UnknownFileTypeError):
+        return (
+            f"{path}: ASE cannot tell what format this file is ({error}); give it the suffix "
+            "of its format (.extxyz, .db, .traj, ...) or pass format=..."
+        )
+    if isinstance(error, UnicodeDecodeError):
+        return (
+            f"{path} is not a text file (byte {error.start} is not UTF-8): a binary or "
+            "compressed file under a text format's name?"
+        )
+    if isinstance(error, KeyError):  # ASE raises KeyError for unknown element symbols
+        return f"{path}: unknown element symbol {error}"
+    frame = 0  # find the frame that fails by reading the file frame by frame
+    try:
+        for _ in ase.io.iread(path, **kwargs):
+            frame += 1
+    except Exception:
+        pass
+    message = f"{type(error).__name__}: {error}"
+    if "StopIteration" in str(error) or isinstance(error, StopIteration):
+        message = "the file ends inside this frame (truncated?)"
+    return f"{path}: frame {frame} (counting from 0) cannot be read: {message}"
