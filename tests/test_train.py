@@ -419,3 +419,15 @@ def test_a_model_refuses_elements_it_was_not_trained_on(tmp_path):
         minischnet.load(tmp_path / "best.pt").energy_and_forces(
             minischnet.collate([ds[k] for k in train], 4.0)
         )  # its own elements: no error, no warning
+
+
+def test_evaluation_builds_pair_lists_only_for_what_it_evaluates():
+    """Testing 2 of 12 structures lists the pairs of those 2 (the C20 test set is 2,000 of
+    22,000), and gives the same errors as evaluating a data set of just those 2."""
+    from minischnet.train.trainer import evaluate
+
+    ds, model = teacher_dataset(12), student().eval()
+    errors = evaluate(model, ds, [3, 7])
+    assert ds._pairs == {}  # nothing was cached for the other ten
+    alone = evaluate(model, ds.subset([3, 7]))
+    assert errors == alone and errors["force_mae"] > 0

@@ -382,6 +382,8 @@ def evaluate(
     model.eval()
     e_err, e_per_atom, f_err, losses = [], [], [], []
     indices = np.arange(len(dataset)) if indices is None else np.asarray(indices)
+    if len(indices) < len(dataset):  # pair lists for these structures only, not the whole set
+        dataset, indices = dataset.subset(indices), np.arange(len(indices))
     for k in range(0, len(indices), batch_size):
         batch = dataset.batch(indices[k : k + batch_size], model.cutoff).to(
             model.device, model.dtype
