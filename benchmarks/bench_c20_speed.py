@@ -75,7 +75,7 @@ def main():
 
     from tblite.ase import TBLite
 
-    xtb = TBLite(method="GFN2-xTB", verbosity=0)
+    xtb = TBLite(method="GFN2-xTB", verbosity=0, accuracy=1.0)  # tblite's default, as labelled
 
     def tblite_call():
         xtb.reset()  # no cached results: a real SCF every call

@@ -17,6 +17,12 @@ Train: 90% normal-mode samples + 10% MD frames. Test: from independent trajector
 independent normal-mode draws (other seeds), never touching the training samples.
 Work goes in chunks of 500 samples (one .npz each in --out/chunks); a rerun skips finished
 chunks, so the job resumes where it stopped. ``--assemble`` writes the final c20.npz + metadata.
+
+SCF accuracy (tblite's ``accuracy``, 1.0 by default; smaller is tighter) is explicit in every
+call: the labels at 1.0, as the shipped c20.npz was made; the relaxation and the Hessian at
+0.01, where the softest modes are converged (at 1.0 the finite-difference Hessian put them at
+91 and 96 cm^-1 instead of 124 and 124). ``--accuracy-report`` measures what the choice
+changes and writes accuracy.json beside the data (data/README.md quotes it).
 """
 
 from __future__ import annotations
@@ -43,10 +49,14 @@ MD_TEMPERATURES = (600.0, 900.0, 1200.0)
 MD_STRIDE = 10
 
 
-def calculator():
+LABEL_ACCURACY = 1.0  # tblite's default: the energies and forces of the shipped data set
+HESSIAN_ACCURACY = 0.01  # finite differences of forces need converged SCF forces
+
+
+def calculator(accuracy: float = LABEL_ACCURACY):
     from tblite.ase import TBLite
 
-    return TBLite(method="GFN2-xTB", verbosity=0)
+    return TBLite(method="GFN2-xTB", verbosity=0, accuracy=accuracy)
 
 
 def relaxed_cage(out: Path):
@@ -54,7 +64,7 @@ def relaxed_cage(out: Path):
     if path.exists():
         return np.load(path)["positions"]
     atoms = c20_cage()
-    atoms.calc = calculator()
+    atoms.calc = calculator(HESSIAN_ACCURACY)
     BFGS(atoms, logfile=None).run(fmax=1e-4, steps=500)
     np.savez(path, positions=atoms.positions)
     return atoms.positions
@@ -66,11 +76,18 @@ def normal_modes(out: Path, positions):
     if path.exists():
         d = np.load(path)
         return d["omega"], d["modes"]
+    omega, modes = harmonic_modes(positions, HESSIAN_ACCURACY)
+    np.savez(path, omega=omega, modes=modes, accuracy=HESSIAN_ACCURACY)
+    return omega, modes
+
+
+def harmonic_modes(positions, accuracy, h=1e-3):
+    """ω (ASE units) and mass-weighted modes of the Hessian from central differences of the
+    forces (step ``h`` Å) at SCF ``accuracy``; translations and rotations dropped."""
     atoms = c20_cage()
     atoms.positions = positions
-    atoms.calc = calculator()
+    atoms.calc = calculator(accuracy)
     n = 3 * len(atoms)
-    h = 1e-3
     hessian = np.zeros((n, n))
     for k in range(n):
         plus, minus = positions.copy(), positions.copy()
@@ -87,9 +104,70 @@ def normal_modes(out: Path, positions):
     keep = eigval > 1e-3 * eigval.max()  # drop 3 translations + 3 rotations
     if keep.sum() != n - 6:
         raise RuntimeError(f"expected {n - 6} vibrations, found {keep.sum()}: is the cage relaxed?")
-    omega = np.sqrt(eigval[keep])  # ASE units: sqrt(eV / (Å^2 amu))
-    np.savez(path, omega=omega, modes=eigvec[:, keep])
-    return omega, eigvec[:, keep]
+    return np.sqrt(eigval[keep]), eigvec[:, keep]  # ASE units: sqrt(eV / (Å^2 amu))
+
+
+def wavenumbers(omega):
+    """ω in ASE units (sqrt(eV / (Å^2 amu))) -> cm^-1."""
+    return omega * np.sqrt(units._e / units._amu) * 1e10 / (2 * np.pi * units._c * 100)
+
+
+def accuracy_report(out: Path, old_modes: Path, n_samples: int = 200) -> dict:
+    """What tblite's SCF accuracy changes: the softest modes (two step sizes each), the
+    normal-mode samples drawn from the old and the new modes (same seeds), the labels of
+    shipped structures, and the energy drift of GFN2-xTB NVE."""
+    positions = np.load(out / "minimum.npz")["positions"]
+    report = {"command": "python -m minischnet.data.make_c20 --accuracy-report --out " + str(out)}
+    modes = {}
+    for accuracy in (1.0, HESSIAN_ACCURACY):
+        for h in (1e-3, 5e-3):
+            omega, vectors = harmonic_modes(positions, accuracy, h)
+            report[f"softest_cm-1 accuracy={accuracy} h={h}"] = wavenumbers(omega[:4]).tolist()
+            modes.setdefault(accuracy, (omega, vectors))
+    # the shipped samples were drawn from old_modes: the same draws with the fixed modes
+    old = np.load(old_modes)
+    probe = calculator(HESSIAN_ACCURACY)
+    atoms = c20_cage()
+    atoms.positions, atoms.calc = positions, probe
+    e_min = atoms.get_potential_energy()
+    for name, (omega, vectors) in (("old", (old["omega"], old["modes"])), ("fixed", modes[0.01])):
+        samples = normal_mode_samples(positions, omega, vectors, n_samples, seed=1000)
+        shift = np.array([np.sqrt(np.mean(np.sum((R - positions) ** 2, axis=1))) for R in samples])
+        energies = []
+        for R in samples:
+            atoms.positions = R
+            energies.append(atoms.get_potential_energy() - e_min)
+        report[f"samples from {name} modes"] = dict(
+            rms_displacement_A=[float(shift.mean()), float(shift.std())],
+            energy_above_minimum_eV=[float(np.mean(energies)), float(np.std(energies))],
+            n=n_samples,
+        )
+    # labels: the shipped structures at both accuracies
+    shipped = np.load(out / "c20.npz")
+    dE, dF = [], []
+    loose, tight = calculator(1.0), calculator(HESSIAN_ACCURACY)
+    for R in shipped["test_R"][::100]:
+        values = []
+        for calc in (loose, tight):
+            atoms.positions, atoms.calc = R, calc
+            values.append((atoms.get_potential_energy(), atoms.get_forces()))
+        dE.append(abs(values[0][0] - values[1][0]))
+        dF.append(np.abs(values[0][1] - values[1][1]).max())
+    report["labels: accuracy 1.0 against 0.01, every 100th test structure"] = dict(
+        max_energy_difference_eV=float(max(dE)), max_force_difference_eV_per_A=float(max(dF))
+    )
+    # NVE from the minimum with 300 K momenta, 0.5 fs steps, 0.5 ps: the drift of the energy
+    from ..md import RingPolymerMD
+
+    for accuracy in (1.0, HESSIAN_ACCURACY):
+        atoms.positions = positions
+        md = RingPolymerMD(atoms, calculator(accuracy), 1, 300.0, 0.5, tau_fs=None, seed=0)
+        run = md.run(1000, record_every=10, quiet=True)
+        slope = np.polyfit(run["time_fs"] / 1000, run["conserved"], 1)[0]
+        report[f"NVE accuracy={accuracy}: energy drift, meV/ps (0.5 ps, 0.5 fs steps)"] = float(
+            1000 * slope
+        )
+    return report
 
 
 def normal_mode_samples(positions, omega, modes, n, seed):
@@ -109,7 +187,7 @@ def normal_mode_samples(positions, omega, modes, n, seed):
 def md_samples(positions, n, temperature, seed):
     atoms = c20_cage()
     atoms.positions = positions
-    atoms.calc = calculator()
+    atoms.calc = calculator(LABEL_ACCURACY)
     rng = np.random.default_rng(seed)
     thermalize_momenta(atoms, temperature_K=temperature, rng=rng)
     dyn = Langevin(
@@ -130,7 +208,7 @@ def md_samples(positions, n, temperature, seed):
 
 def label(structures):
     atoms = c20_cage()
-    atoms.calc = calculator()
+    atoms.calc = calculator(LABEL_ACCURACY)
     E, F = [], []
     for R in structures:
         atoms.positions = R
@@ -190,7 +268,20 @@ def main(argv=None):
     parser.add_argument(
         "--assemble", action="store_true", help="only write c20.npz from finished chunks"
     )
+    parser.add_argument(
+        "--accuracy-report",
+        metavar="OLD_MODES",
+        type=Path,
+        help="measure what tblite's SCF accuracy changes against the modes in OLD_MODES; "
+        "writes accuracy.json into --out",
+    )
     args = parser.parse_args(argv)
+    if args.accuracy_report:
+        report = accuracy_report(args.out, args.accuracy_report)
+        report["command"] += f" {args.accuracy_report}"
+        (args.out / "accuracy.json").write_text(json.dumps(report, indent=1))
+        print(json.dumps(report, indent=1))
+        return
     (args.out / "chunks").mkdir(parents=True, exist_ok=True)
 
     positions = relaxed_cage(args.out)
@@ -234,7 +325,8 @@ def assemble(args, chunks):
         method="GFN2-xTB",
         program="tblite",
         program_version=version("tblite"),
-        tblite_settings="TBLite(method='GFN2-xTB') defaults, one calculator per chunk",
+        tblite_settings=f"TBLite(method='GFN2-xTB', accuracy={LABEL_ACCURACY}), one calculator "
+        f"per chunk; minimum and Hessian at accuracy={HESSIAN_ACCURACY}",
         units=dict(positions="Å", energy="eV", forces="eV/Å"),
         n_train=len(arrays["train_E"]),
         n_test=len(arrays["test_E"]),

@@ -158,8 +158,9 @@ def supercell_energy(atoms):
     from tblite.ase import TBLite
 
     supercell = atoms.repeat((2, 2, 2))
+    # SCF accuracy explicit (1.0, tblite's default, as the shipped data set was made)
     for settings in ({}, {"max_iterations": 500, "electronic_temperature": 3000.0}):
-        supercell.calc = TBLite(method="GFN1-xTB", verbosity=0, **settings)
+        supercell.calc = TBLite(method="GFN1-xTB", verbosity=0, accuracy=1.0, **settings)
         try:
             return supercell.get_potential_energy() / 8, settings
         except (
@@ -176,7 +177,7 @@ def molecule_reference(symbol) -> float:
     from tblite.ase import TBLite
 
     molecule = Atoms(symbol + "2", positions=[[0, 0, 0], [0, 0, MOLECULES[symbol]]])
-    molecule.calc = TBLite(method="GFN1-xTB", verbosity=0)
+    molecule.calc = TBLite(method="GFN1-xTB", verbosity=0, accuracy=1.0)  # tblite's default
     BFGS(molecule, logfile=None).run(fmax=1e-3, steps=200)
     return molecule.get_potential_energy() / 2
 

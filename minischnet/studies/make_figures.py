@@ -104,7 +104,8 @@ def main(argv=None):
                 (radical, "abb4_gfn2_insertion_minus_H.png"),
             ):
                 points = probe_surface(atoms, distance=args.probe_distance, points_per_atom=300)
-                energies = insertion_energy(TBLite(method="GFN2-xTB", verbosity=0), atoms, points)
+                xtb = TBLite(method="GFN2-xTB", verbosity=0, accuracy=1.0)  # the default
+                energies = insertion_energy(xtb, atoms, points)
                 local_potential_figure(
                     atoms,
                     points,

@@ -140,7 +140,7 @@ def reference_shell(
 
     from ..interpret import insertion_energy, lowest_nearest, mean_by_nearest, probe_surface
 
-    xtb = TBLite(method="GFN2-xTB", verbosity=0)
+    xtb = TBLite(method="GFN2-xTB", verbosity=0, accuracy=1.0)  # tblite's default, explicit
     points = probe_surface(probe_molecule, distance=distance, points_per_atom=points_per_atom)
     energies = insertion_energy(xtb, probe_molecule, points)
     result = {
