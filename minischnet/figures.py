@@ -11,6 +11,7 @@
     schnet_figure            Fig. 3   the SchNet architecture and one interaction block
     ring_polymer_figure               P beads per atom joined by springs (chapter 7)
     scaling_figure                    time and memory against the number of atoms (linear scaling)
+    shell_agreement_figure            Fig. 4 against GFN2-xTB over probe shells and models
 
 Every function returns the matplotlib Figure (or py3Dmol view); ``path=`` also saves it.
 """
@@ -265,6 +266,38 @@ def scaling_figure(csv_path, quantum_chemistry=None, path=None):
     ax_t.set(xlabel="atoms", ylabel="seconds per call", ylim=(1e-5, 1e6))
     ax_m.set(xlabel="atoms", ylabel="peak memory of the process (MB)")
     ax_t.legend(fontsize=6, loc="upper left")
+    fig.tight_layout()
+    return _finish(fig, path)
+
+
+def shell_agreement_figure(study: dict, path=None):
+    """Fig. 4 against GFN2-xTB over probe shells (``partition_study --shells``'s JSON): left, the
+    rank correlation (Spearman) of each model's patch means with GFN2-xTB's; right, how low the
+    N-H vacancy lies (share of the shell above it: 1 is the lowest spot) for GFN2-xTB (black)
+    and each model. One line per model."""
+    from .studies.partition_study import model_label
+
+    plt = _plt()
+    fig, (ax_r, ax_v) = plt.subplots(1, 2, figsize=(9, 3.6))
+    shells = [r["shell_distance"] for r in study["references"]]
+    for k, model in enumerate(dict.fromkeys(r["model"] for r in study["rows"])):
+        rows = sorted(
+            (r for r in study["rows"] if r["model"] == model), key=lambda r: r["shell_distance"]
+        )
+        d = [r["shell_distance"] for r in rows]
+        style = dict(marker="o", ms=3, color=f"C{k}", label=model_label(rows[0]))
+        ax_r.plot(d, [r["patch_means_vs_reference"]["spearman"] for r in rows], **style)
+        ax_v.plot(d, [r["vacancy"]["share_above"] for r in rows], **style)
+    ax_v.plot(
+        shells, [r["vacancy"]["share_above"] for r in study["references"]], "k-s", ms=4,
+        label="GFN2-xTB",
+    )  # fmt: skip
+    ax_r.axhline(0, color="0.6", lw=0.6)
+    ax_r.set(xlabel="probe shell outside the atoms (Å)", ylim=(-1.05, 1.05),
+             ylabel="Spearman of patch means with GFN2-xTB")  # fmt: skip
+    ax_v.set(xlabel="probe shell outside the atoms (Å)", ylim=(0, 1.02),
+             ylabel="share of the shell above the vacancy")  # fmt: skip
+    ax_v.legend(fontsize=6, loc="lower left")
     fig.tight_layout()
     return _finish(fig, path)
 

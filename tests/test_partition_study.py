@@ -150,3 +150,39 @@ def test_too_few_molecules_is_a_clear_error():
             points_per_atom=20,
             reference=np.zeros(3),
         )
+
+
+SHELLS = ROOT / "data" / "results" / "abb4_partition" / "shells.json"
+
+
+def test_shell_summary_and_figure_hold_the_studys_numbers():
+    """Each summary line and each line of the figure comes from the shipped shells.json."""
+    from minischnet.figures import shell_agreement_figure
+    from minischnet.studies.partition_study import model_label, shell_summary
+
+    study = json.loads(SHELLS.read_text())
+    shells = [r["shell_distance"] for r in study["references"]]
+    assert shells == [1.0, 1.25, 1.5, 1.75, 2.0] and len(study["rows"]) == 8 * len(shells)
+    for line, reference in zip(shell_summary(study), study["references"]):
+        rows = [r for r in study["rows"] if r["shell_distance"] == reference["shell_distance"]]
+        patches = reference["patch_means"]
+        assert line["gfn2_lowest_patch"] == min(patches, key=patches.get)
+        rho = [r["patch_means_vs_reference"]["spearman"] for r in rows]
+        assert line["spearman_patch_means"] == [np.median(rho), min(rho), max(rho)]
+        assert line["models_with_that_lowest_patch"] == sum(
+            r["lowest_patch"] == line["gfn2_lowest_patch"] for r in rows
+        )
+    fig = shell_agreement_figure(study)
+    left, right = fig.axes
+    model_lines = [line for line in left.lines if not line.get_label().startswith("_")]
+    assert len(model_lines) == 8
+    for line in model_lines:
+        rows = [r for r in study["rows"] if model_label(r) == line.get_label()]
+        assert len(rows) == len(shells)
+        np.testing.assert_allclose(
+            line.get_ydata(), [r["patch_means_vs_reference"]["spearman"] for r in rows]
+        )
+    gfn2 = next(line for line in right.lines if line.get_label() == "GFN2-xTB")
+    np.testing.assert_allclose(
+        gfn2.get_ydata(), [r["vacancy"]["share_above"] for r in study["references"]]
+    )

@@ -42,8 +42,12 @@ def partition_row(
     points_per_atom: int = 300,
     reference=None,
     vacancy=None,
+    groups=None,
 ) -> dict:
     """One model's hydrogen split (eV) and where its probe minimum sits: a row of the study.
+
+    ``groups``: the model's ``energy_by_partner(model, molecules, "H")``, when already computed
+    (it does not depend on the shell).
 
     ``reference``: insertion energies (eV) of a reference method on the same shell points
     (``probe_surface(probe_molecule, distance, points_per_atom)``); with it the row also says how
@@ -62,7 +66,7 @@ def partition_row(
         probe_surface,
     )
 
-    groups = energy_by_partner(model, molecules, "H")
+    groups = energy_by_partner(model, molecules, "H") if groups is None else groups
     missing = {"C", "N", "O"} - set(groups)
     if missing:
         raise ValueError(
@@ -120,12 +124,19 @@ def partition_row(
 
 def at_vacancy(energies, vacancy, distance: float, points_per_atom: int) -> dict:
     """``interpret.rank_at`` of ``energies(radical, points)`` on the probe shell of ``vacancy`` =
-    (molecule without one atom, where that atom was): how low a potential lies at the vacancy."""
+    (molecule without one atom, where that atom was): how low a potential lies at the vacancy.
+
+    On shells far outside the atoms no point lies within 0.6 Å of where the atom was; then the
+    spot measured is the shell point nearest to it (``centre_shifted_by``: how far, Å)."""
     from ..interpret import probe_surface, rank_at
 
     radical, position = vacancy
     points = probe_surface(radical, distance=distance, points_per_atom=points_per_atom)
-    return rank_at(points, energies(radical, points), position)
+    gap = np.linalg.norm(points - np.asarray(position, dtype=np.float64), axis=1)
+    shift = float(gap.min()) if gap.min() > 0.6 else 0.0
+    centre = points[np.argmin(gap)] if shift else position
+    ranked = rank_at(points, energies(radical, points), centre)
+    return {**ranked, "centre_shifted_by": shift} if shift else ranked
 
 
 def reference_shell(
@@ -164,6 +175,48 @@ def reference_shell(
     return {**result, "energies": energies}
 
 
+def model_label(row: dict) -> str:
+    """A row's model in words: "N = 1,000, T = 3, seed 1"."""
+    return f"N = {row['n_train']:,}, T = {row['n_interactions']}, seed {row['seed']}"
+
+
+def shell_summary(result: dict) -> list[dict]:
+    """One line per shell of a ``--shells`` study: where GFN2-xTB puts its lowest patch, how
+    many models agree, the models' rank correlations with GFN2-xTB (median, min, max over the
+    models; over all points and over the patch means), and how low the vacancy lies for
+    GFN2-xTB and for the models (``share_above``, median, min, max)."""
+    lines = []
+    for reference in result["references"]:
+        d = reference["shell_distance"]
+        rows = [r for r in result["rows"] if r["shell_distance"] == d]
+        truth = min(reference["patch_means"], key=reference["patch_means"].get)
+
+        def spread(values):
+            return [float(np.median(values)), float(np.min(values)), float(np.max(values))]
+
+        lines.append(
+            {
+                "shell_distance": d,
+                "gfn2_lowest_patch": truth,
+                "models": len(rows),
+                "models_with_that_lowest_patch": sum(r["lowest_patch"] == truth for r in rows),
+                # by element: the two oxygens (or the three hydrogens) count as one answer
+                "models_with_that_element_lowest": sum(
+                    r["lowest_patch"].rstrip("0123456789") == truth.rstrip("0123456789")
+                    for r in rows
+                ),
+                "models_lowest_patches": [r["lowest_patch"] for r in rows],
+                "spearman_points": spread([r["masked_vs_reference"]["spearman"] for r in rows]),
+                "spearman_patch_means": spread(
+                    [r["patch_means_vs_reference"]["spearman"] for r in rows]
+                ),
+                "gfn2_vacancy_share_above": reference["vacancy"]["share_above"],
+                "models_vacancy_share_above": spread([r["vacancy"]["share_above"] for r in rows]),
+            }
+        )
+    return lines
+
+
 def _option(command: str, flag: str, default: str) -> str:
     """The value of ``flag`` in a recorded training command (its default when absent)."""
     words = command.split()
@@ -177,50 +230,73 @@ def main(argv=None):
     parser.add_argument("models", nargs="+", help="model files (minischnet.load)")
     parser.add_argument("--out", type=Path, required=True, help="JSON file to write")
     parser.add_argument("--molecules", type=int, default=1000, help="QM9 test molecules to split")
+    parser.add_argument(
+        "--shells",
+        type=float,
+        nargs="+",
+        default=[1.2],
+        help="distances (Å) of the probe shells outside the atoms' radii; one row per model "
+        "and shell, GFN2-xTB on each",
+    )
     args = parser.parse_args(argv)
 
     from .. import data, load
-    from ..interpret import removed_position
+    from ..interpret import energy_by_partner, removed_position
 
     qm9 = data.qm9()
     molecules = [qm9[int(i)] for i in data.qm9_split("test")[: args.molecules]]
     mol, radical = data.n_formylformamide(qm9)
     vacancy = (radical, removed_position(mol, radical))
-    reference = reference_shell(mol, vacancy=vacancy)
-    print(
-        f"GFN2-xTB on the {reference['shell_distance']} Å shell: "
-        f"insertion energy {reference['min']:.2f} to {reference['max']:.2f} eV, "
-        f"lowest 3 % nearest to {reference['lowest_3_percent_nearest']}; "
-        f"without the N-H hydrogen: {reference['vacancy']}",
-        flush=True,
-    )
-    rows = []
-    for path in args.models:
-        row = {
-            "model": str(path),
-            **partition_row(
-                load(path), molecules, mol, reference=reference["energies"], vacancy=vacancy
-            ),
-        }
-        rows.append(row)
+    models = {path: load(path) for path in args.models}
+    groups = {path: energy_by_partner(model, molecules, "H") for path, model in models.items()}
+    references, rows = [], []
+    for distance in args.shells:
+        reference = reference_shell(mol, distance=distance, vacancy=vacancy)
+        references.append({k: v for k, v in reference.items() if k != "energies"})
         print(
-            f"{path}: N = {row['n_train']}, seed {row['seed']}, "
-            f"test MAE {row['test_energy_mae']:.4f} eV, "
-            f"H(O) - H(C) = {row['gap_O_minus_C']:+.3f} eV, "
-            f"H(N) - H(C) = {row['gap_N_minus_C']:+.3f} eV, "
-            f"lowest 3 % of the shell nearest to {row['lowest_3_percent_nearest']}, lowest patch "
-            f"{row['lowest_patch']}, masked potential vs "
-            f"GFN2-xTB: Pearson {row['masked_vs_reference']['pearson']:+.2f}; "
-            f"vacancy {row['vacancy']}",
+            f"GFN2-xTB on the {reference['shell_distance']} Å shell: "
+            f"insertion energy {reference['min']:.2f} to {reference['max']:.2f} eV, "
+            f"lowest 3 % nearest to {reference['lowest_3_percent_nearest']}; "
+            f"without the N-H hydrogen: {reference['vacancy']}",
             flush=True,
         )
+        for path, model in models.items():
+            row = {
+                "model": str(path),
+                **partition_row(
+                    model,
+                    molecules,
+                    mol,
+                    distance=distance,
+                    reference=reference["energies"],
+                    vacancy=vacancy,
+                    groups=groups[path],
+                ),
+            }
+            rows.append(row)
+            print(
+                f"{path} ({distance} Å): N = {row['n_train']}, seed {row['seed']}, "
+                f"test MAE {row['test_energy_mae']:.4f} eV, "
+                f"H(O) - H(C) = {row['gap_O_minus_C']:+.3f} eV, "
+                f"H(N) - H(C) = {row['gap_N_minus_C']:+.3f} eV, "
+                f"lowest 3 % of the shell nearest to {row['lowest_3_percent_nearest']}, "
+                f"lowest patch {row['lowest_patch']}, masked potential vs GFN2-xTB: Spearman "
+                f"{row['masked_vs_reference']['spearman']:+.2f} (points), "
+                f"{row['patch_means_vs_reference']['spearman']:+.2f} (patches); "
+                f"vacancy {row['vacancy']}",
+                flush=True,
+            )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     argv = sys.argv[1:] if argv is None else argv
     result = {
         "command": "python -m minischnet.studies.partition_study " + " ".join(argv),
         "molecules": f"the first {args.molecules} of qm9_split('test')",
         "n_molecules": args.molecules,
-        "reference": {k: v for k, v in reference.items() if k != "energies"},
+        **(
+            {"reference": references[0]}
+            if len(references) == 1
+            else {"shells": args.shells, "references": references}
+        ),
         "rows": rows,
     }
     args.out.write_text(json.dumps(result, indent=1) + "\n")
