@@ -190,42 +190,54 @@ def embedding_figure(coords, elements, explained=None, path=None):
 
 def learning_curve_figure(csv_path, path=None, chemical_accuracy=0.043):
     """Fig. 6 (left): test MAE of U0 against N, one line per model and T (from
-    learning_curve.csv)."""
+    learning_curve.csv). A point trained with several seeds is their mean, with a bar from the
+    lowest to the highest; hollow markers: a run stopped by its time budget."""
     plt = _plt()
     rows = read_rows(csv_path)
     fig, ax = plt.subplots(figsize=(5, 4))
     # colour = T, marker and line style = model, so that no two lines look alike
     for model, marker, style in (("dtnn", "s", "--"), ("schnet", "o", "-")):
         for T in sorted({int(r["T"]) for r in rows if r["model"] == model}):
-            pts = sorted(
-                (int(r["N"]), float(r["test_mae_eV"]), r["finished"] == "True")
-                for r in rows
-                if r["model"] == model and int(r["T"]) == T
-            )
-            (line,) = ax.loglog(
-                [p[0] for p in pts],
-                [p[1] for p in pts],
-                marker=marker,
-                ls=style,
-                color=f"C{T - 1}",
+            points = learning_curve_points(rows, model, T)
+            N = [p["N"] for p in points]
+            mean = np.array([p["mean"] for p in points])
+            bars = np.array([[p["mean"] - p["min"], p["max"] - p["mean"]] for p in points]).T
+            line = ax.errorbar(
+                N, mean, yerr=bars, marker=marker, ls=style, color=f"C{T - 1}", capsize=2,
                 label=f"{'SchNet' if model == 'schnet' else 'DTNN'} T={T}",
-            )
-            unfinished = [p for p in pts if not p[2]]
+            )[0]  # fmt: skip
+            unfinished = [p for p in points if not p["finished"]]
             if unfinished:  # stopped by its time budget: hollow
-                ax.loglog(
-                    [p[0] for p in unfinished],
-                    [p[1] for p in unfinished],
+                ax.plot(
+                    [p["N"] for p in unfinished],
+                    [p["mean"] for p in unfinished],
                     ls="none",
                     marker=marker,
                     markerfacecolor="white",
                     markeredgecolor=line.get_color(),
                 )
+    ax.set_xscale("log")
+    ax.set_yscale("log")
     ax.axhline(chemical_accuracy, color="k", ls="--", lw=0.8, label="chemical accuracy")
-    ax.set_title("hollow: training stopped by its time budget", fontsize=8)
+    ax.set_title("bars: lowest to highest of the seeds; hollow: stopped by time", fontsize=8)
     ax.set_xlabel("training molecules N")
     ax.set_ylabel("test MAE of U0 (eV)")
     ax.legend(fontsize=8)
     return _finish(fig, path)
+
+
+def learning_curve_points(rows, model: str, T: int) -> list[dict]:
+    """One model's points of the learning curve: per N the mean, lowest and highest test MAE
+    over its seeds (eV), how many seeds, and whether every run finished."""
+    points = []
+    for N in sorted({int(r["N"]) for r in rows if r["model"] == model and int(r["T"]) == T}):
+        runs = [r for r in rows if r["model"] == model and int(r["T"]) == T and int(r["N"]) == N]
+        mae = np.array([float(r["test_mae_eV"]) for r in runs])
+        points.append(
+            dict(N=N, mean=float(mae.mean()), min=float(mae.min()), max=float(mae.max()),
+                 seeds=len(runs), finished=all(r["finished"] == "True" for r in runs))
+        )  # fmt: skip
+    return points
 
 
 def scaling_figure(csv_path, quantum_chemistry=None, path=None):

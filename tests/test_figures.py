@@ -196,3 +196,29 @@ def test_scaling_figure_draws_each_methods_times_and_the_guides(tmp_path):
     guides = [line for line in fig.axes[0].lines if line.get_linestyle() == ":"]
     np.testing.assert_allclose([g.get_ydata()[0] for g in guides], [1e-4, 1e-4])
     np.testing.assert_allclose(fig.axes[1].lines[0].get_ydata(), [1.0, 1.0, 10.0])  # >= 1 MB
+
+
+def test_learning_curve_points_and_bars_come_from_the_seeds(tmp_path):
+    """Three seeds of a point: the line passes through their mean, the bar spans lowest to
+    highest; a point with one run has no bar; an unfinished run makes its point hollow."""
+    from minischnet.results import write_csv
+
+    rows = [
+        dict(model="schnet", T=3, N=1000, seed=s, test_mae_eV=v, finished="True")
+        for s, v in ((0, 0.18), (1, 0.16), (2, 0.20))
+    ] + [dict(model="schnet", T=3, N=2000, seed=0, test_mae_eV=0.12, finished="False")]
+    write_csv(tmp_path / "lc.csv", list(rows[0]), rows)
+    points = figures.learning_curve_points(rows, "schnet", 3)
+    assert [(p["N"], p["seeds"], p["finished"]) for p in points] == [
+        (1000, 3, True),
+        (2000, 1, False),
+    ]
+    np.testing.assert_allclose([points[0][k] for k in ("mean", "min", "max")], [0.18, 0.16, 0.20])
+    fig = figures.learning_curve_figure(tmp_path / "lc.csv")
+    ax = fig.axes[0]
+    container = next(c for c in ax.containers if c.get_label() == "SchNet T=3")
+    data_line, _, (bars,) = container.lines
+    np.testing.assert_allclose(data_line.get_ydata(), [0.18, 0.12])
+    segments = bars.get_segments()  # the error bars
+    np.testing.assert_allclose(segments[0][:, 1], [0.16, 0.20])
+    np.testing.assert_allclose(segments[1][:, 1], [0.12, 0.12])

@@ -6,9 +6,15 @@ molecules.
 
 Trains DTNN and SchNet with T = 1, 2, 3 interaction blocks at N = 1,000 ... 25,000 (add larger N
 with --sizes on a GPU), energy only (U0), on the fixed split; evaluates each on the fixed QM9
-test set and appends one row per finished run to learning_curve.csv (model, T, N, test MAE,
-epochs, wall time, device, command). Resumable: a finished run is skipped, an unfinished one
-resumes from its checkpoint; a run stopped by its time budget is recorded with finished=False.
+test set and appends one row per finished run to learning_curve.csv (model, T, N, seed, test
+MAE, epochs, wall time, device, command). Resumable: a finished run is skipped, an unfinished
+one resumes from its checkpoint; a run stopped by its time budget is recorded with
+finished=False.
+
+``--seeds 0 1 2`` repeats each point: seed 0 trains on the nested subset (the first N
+molecules of the training split) with initial weights from seed 0; seed s > 0 on its own
+random draw of N molecules (``--draw-seed s``) with initial weights and batch order from s.
+The validation and test molecules are the same for every seed.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ FIELDS = [
     "model",
     "T",
     "N",
+    "seed",
     "test_mae_eV",
     "epochs",
     "finished",
@@ -36,17 +43,29 @@ FIELDS = [
 ]
 
 
-def run_name(model, T, N):
-    return f"{model}_T{T}_N{N}"
+def run_name(model, T, N, seed=0):
+    return f"{model}_T{T}_N{N}" + (f"_seed{seed}" if int(seed) else "")
 
 
 def recorded(csv_path: Path) -> dict:
-    """The rows of the learning-curve CSV by run name; {} before the first run."""
-    return {run_name(r["model"], r["T"], r["N"]): r for r in read_rows(csv_path)}
+    """The rows of the learning-curve CSV by run name; {} before the first run. Rows written
+    before the seed column are seed 0."""
+    rows = read_rows(csv_path)
+    for r in rows:
+        r["seed"] = r.get("seed") or "0"
+    return {run_name(r["model"], r["T"], r["N"], r["seed"]): r for r in rows}
 
 
 def write_rows(csv_path: Path, rows: dict) -> None:
-    order = sorted(rows, key=lambda k: (int(rows[k]["N"]), rows[k]["model"], int(rows[k]["T"])))
+    order = sorted(
+        rows,
+        key=lambda k: (
+            int(rows[k]["N"]),
+            rows[k]["model"],
+            int(rows[k]["T"]),
+            int(rows[k].get("seed") or 0),
+        ),
+    )
     write_csv(csv_path, FIELDS, [rows[k] for k in order])
 
 
@@ -79,6 +98,9 @@ def main(argv=None):
     parser.add_argument("--interactions", nargs="+", type=int, default=[1, 2, 3])
     parser.add_argument("--sizes", nargs="+", type=int, default=[1000, 2000, 5000, 10000, 25000])
     parser.add_argument(
+        "--seeds", nargs="+", type=int, default=[0], help="repeats of each point (see above)"
+    )
+    parser.add_argument(
         "--hours-per-run", type=float, default=1.0, help="wall-time budget of one call per run"
     )
     parser.add_argument("--features", type=int, default=64)
@@ -87,30 +109,40 @@ def main(argv=None):
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     csv_path = args.out / "learning_curve.csv"
-    for N in args.sizes:
-        for model in args.models:
-            for T in args.interactions:
-                name = run_name(model, T, N)
-                rows = recorded(csv_path)
-                if name in rows and rows[name]["finished"] == "True":
-                    continue
-                run_dir = args.out / "runs" / name
-                options = qm9_energy_options(
-                    run_dir=run_dir,
-                    model=model,
-                    interactions=T,
-                    features=args.features,
-                    n_train=N,
-                    n_val=args.n_val,
-                    max_hours=args.hours_per_run,
-                    device=args.device,
-                )
-                result = train_in_process(options)
-                record_row(
-                    csv_path,
-                    name,
-                    dict(model=model, T=T, N=N, device=result["device"], **result_row(result)),
-                )
+    for seed in args.seeds:
+        for N in args.sizes:
+            for model in args.models:
+                for T in args.interactions:
+                    name = run_name(model, T, N, seed)
+                    rows = recorded(csv_path)
+                    if name in rows and rows[name]["finished"] == "True":
+                        continue
+                    run_dir = args.out / "runs" / name
+                    options = qm9_energy_options(
+                        run_dir=run_dir,
+                        model=model,
+                        interactions=T,
+                        features=args.features,
+                        n_train=N,
+                        n_val=args.n_val,
+                        max_hours=args.hours_per_run,
+                        device=args.device,
+                    )
+                    if seed:
+                        options += ["--seed", str(seed), "--draw-seed", str(seed)]
+                    result = train_in_process(options)
+                    record_row(
+                        csv_path,
+                        name,
+                        dict(
+                            model=model,
+                            T=T,
+                            N=N,
+                            seed=seed,
+                            device=result["device"],
+                            **result_row(result),
+                        ),  # fmt: skip
+                    )
     import matplotlib
 
     matplotlib.use("Agg")

@@ -142,6 +142,13 @@ def add_train_arguments(t):
         help="training structures (None: all that are left; QM9: the nested subset of this size)",
     )
     t.add_argument(
+        "--draw-seed",
+        type=_number(int, low=0),
+        default=None,
+        help="QM9: draw the --n-train training molecules at random with this seed (None: the "
+        "nested subset, the first N of the fixed training split)",
+    )
+    t.add_argument(
         "--n-val",
         type=POSITIVE_INT,
         default=None,
@@ -199,6 +206,10 @@ def dataset_and_split(args):
                 raise FlagError(f"--n-{flag} {n} is larger than QM9's {part} split ({size:,})")
         ds = data.qm9()
         train = data.qm9_split("train", args.n_train)
+        if args.draw_seed is not None:  # another draw of N molecules from the same split
+            whole = data.qm9_split("train")
+            n = args.n_train or len(whole)
+            train = np.sort(np.random.default_rng(args.draw_seed).choice(whole, n, replace=False))
         val = data.qm9_split("validation", args.n_val)
         test = data.qm9_split("test")
         return ds, train, val, test
@@ -366,7 +377,7 @@ def run(args, argv=None):
             **{k: v for k, v in result.items() if k != "hyperparameters"},
             split=dict(
                 train=np.asarray(train).tolist()
-                if args.data != "qm9"
+                if args.data != "qm9" or args.draw_seed is not None
                 else f"qm9_split('train', {len(train)})",
                 test="qm9_split('test')" if args.data == "qm9" else np.asarray(test).tolist(),
             ),
