@@ -9,6 +9,8 @@ Fig. 4  abb4_local_potential.png   H-probe potential around N-formylformamide (Q
         abb4_gfn2_insertion.png, abb4_gfn2_insertion_minus_H.png  their check by quantum chemistry:
                                    the GFN2-xTB energy of putting a hydrogen there (when tblite is
                                    installed)
+        abb4_shells.png            Fig. 4 against GFN2-xTB over probe shells and eight models
+                                   (from data/results/abb4_partition/shells.json)
 Fig. 5  abb5_embeddings_qm9.png    element embeddings of the QM9 model;
                                    abb5_embeddings_materials.png of the crystal model (when
                                    data/models/materials_schnet.pt exists)
@@ -129,6 +131,15 @@ def main(argv=None):
         made.append("abb5_embeddings_materials.png")
     else:
         print(f"skipped the materials part of Fig. 5: {materials_model_path} is missing")
+    shells = root / "results" / "abb4_partition" / "shells.json"
+    if shells.exists():
+        import json
+
+        from ..figures import shell_agreement_figure
+
+        shell_agreement_figure(json.loads(shells.read_text()), path=args.out / "abb4_shells.png")
+        plt.close("all")  # saved; an open figure would only hold memory
+        made.append("abb4_shells.png")
     curve = root / "results" / "learning_curve" / "learning_curve.csv"
     if curve.exists():
         learning_curve_figure(curve, path=args.out / "abb6_learning_curve.png")
