@@ -248,3 +248,17 @@ def test_c20_sizes_are_checked_against_the_data(tmp_path, capsys):
     assert exit_.value.code == 2
     assert "--n-train 100,000 is larger than what C20's training part" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.skipif(
+    torch.cuda.is_available(), reason="checks the message on a machine without CUDA"
+)
+def test_asking_for_cuda_without_it_is_a_flag_error(file_of_51, tmp_path, capsys):
+    from minischnet.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "--data", str(file_of_51), "--run-dir", str(tmp_path / "r"), "--device",
+              "cuda"])  # fmt: skip
+    assert exit_.value.code == 2
+    assert "--device cuda: no CUDA device is available here" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
