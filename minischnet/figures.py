@@ -282,13 +282,16 @@ def scaling_figure(csv_path, quantum_chemistry=None, path=None):
     return _finish(fig, path)
 
 
+def model_label(row: dict) -> str:
+    """A study row's model in words: "N = 1,000, T = 3, seed 1"."""
+    return f"N = {row['n_train']:,}, T = {row['n_interactions']}, seed {row['seed']}"
+
+
 def shell_agreement_figure(study: dict, path=None):
     """Fig. 4 against GFN2-xTB over probe shells (``partition_study --shells``'s JSON): left, the
     rank correlation (Spearman) of each model's patch means with GFN2-xTB's; right, how low the
     N-H vacancy lies (share of the shell above it: 1 is the lowest spot) for GFN2-xTB (black)
     and each model. One line per model."""
-    from .studies.partition_study import model_label
-
     plt = _plt()
     fig, (ax_r, ax_v) = plt.subplots(1, 2, figsize=(9, 3.6))
     shells = [r["shell_distance"] for r in study["references"]]

@@ -175,25 +175,20 @@ def reference_shell(
     return {**result, "energies": energies}
 
 
-def model_label(row: dict) -> str:
-    """A row's model in words: "N = 1,000, T = 3, seed 1"."""
-    return f"N = {row['n_train']:,}, T = {row['n_interactions']}, seed {row['seed']}"
-
-
 def shell_summary(result: dict) -> list[dict]:
     """One line per shell of a ``--shells`` study: where GFN2-xTB puts its lowest patch, how
     many models agree, the models' rank correlations with GFN2-xTB (median, min, max over the
     models; over all points and over the patch means), and how low the vacancy lies for
     GFN2-xTB and for the models (``share_above``, median, min, max)."""
+
+    def spread(values):
+        return [float(np.median(values)), float(np.min(values)), float(np.max(values))]
+
     lines = []
     for reference in result["references"]:
         d = reference["shell_distance"]
         rows = [r for r in result["rows"] if r["shell_distance"] == d]
         truth = min(reference["patch_means"], key=reference["patch_means"].get)
-
-        def spread(values):
-            return [float(np.median(values)), float(np.min(values)), float(np.max(values))]
-
         lines.append(
             {
                 "shell_distance": d,

@@ -200,17 +200,20 @@ def dataset_and_split(args):
 
     rng = np.random.default_rng(args.seed)
     if args.data == "qm9":
+        whole = {part: data.qm9_split(part) for part in ("train", "validation")}
         for flag, part, n in (("train", "train", args.n_train), ("val", "validation", args.n_val)):
-            size = len(data.qm9_split(part))
-            if n is not None and n > size:
-                raise FlagError(f"--n-{flag} {n} is larger than QM9's {part} split ({size:,})")
+            if n is not None and n > len(whole[part]):
+                raise FlagError(
+                    f"--n-{flag} {n} is larger than QM9's {part} split ({len(whole[part]):,})"
+                )
         ds = data.qm9()
-        train = data.qm9_split("train", args.n_train)
+        train = whole["train"][: args.n_train]  # the nested subset: the first N
         if args.draw_seed is not None:  # another draw of N molecules from the same split
-            whole = data.qm9_split("train")
-            n = args.n_train or len(whole)
-            train = np.sort(np.random.default_rng(args.draw_seed).choice(whole, n, replace=False))
-        val = data.qm9_split("validation", args.n_val)
+            n = args.n_train or len(whole["train"])
+            train = np.sort(
+                np.random.default_rng(args.draw_seed).choice(whole["train"], n, replace=False)
+            )
+        val = whole["validation"][: args.n_val]
         test = data.qm9_split("test")
         return ds, train, val, test
     if args.data == "c20":
