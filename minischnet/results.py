@@ -9,6 +9,7 @@ named by its path under results/ and found wherever minischnet is (a clone or an
     finished_rpmd_study                          which C20 study to show
     read_rows, write_csv                         the CSV tables of the learning curve and variants
     variants_summary                             mean and spread over seeds of each SchNet variant
+    tuning_summary                               the small-N settings, chosen on validation
     plus_minus                                   'value ± error', rounded to the error's digits
 """
 
@@ -106,6 +107,41 @@ def variants_summary(path) -> dict:
         v: (float(np.mean(x)), float(np.std(x, ddof=1)) if len(x) > 1 else float("nan"), len(x))
         for v, x in runs.items()
     }
+
+
+def tuning_summary(path) -> dict:
+    """model -> {"settings": {setting: {"val", "test", "seeds"}}, "chosen", "common_seeds"} from
+    the small-N tuning CSV (finished runs only). "val" and "test" are means over a setting's seeds.
+    The chosen setting has the lowest mean validation MAE over the seeds every setting of that
+    model was trained with, so that settings are compared on equal draws; the test MAE plays no
+    part in the choice."""
+    runs: dict = {}
+    for r in read_rows(path):
+        if r["finished"] == "True":
+            runs.setdefault(r["model"], {}).setdefault(r["setting"], {})[int(r["seed"])] = (
+                float(r["val_mae_eV"]),
+                float(r["test_mae_eV"]),
+            )
+    summary = {}
+    for model, settings in runs.items():
+        common = sorted(set.intersection(*(set(s) for s in settings.values())))
+        summary[model] = {
+            "settings": {
+                name: {
+                    "val": float(np.mean([v for v, _ in seeds.values()])),
+                    "test": float(np.mean([t for _, t in seeds.values()])),
+                    "seeds": len(seeds),
+                }
+                for name, seeds in settings.items()
+            },
+            "chosen": min(
+                settings, key=lambda name: np.mean([settings[name][s][0] for s in common])
+            )
+            if common
+            else None,
+            "common_seeds": common,
+        }
+    return summary
 
 
 def plus_minus(value: float, error: float, significant: int = 1) -> str:

@@ -106,3 +106,40 @@ def test_a_seed_draws_its_own_training_molecules():
     for a, b in ((nested, one), (one, two)):
         np.testing.assert_array_equal(a[1], b[1])  # validation
         np.testing.assert_array_equal(a[2], b[2])  # test
+
+
+def test_tuning_chooses_on_validation_over_the_seeds_every_setting_has(tmp_path):
+    # "batch 8" has the lowest test MAE but not the lowest validation MAE: it must not be chosen.
+    # "F 128" wins on seed 0 alone, but its extra seeds (1, 2) are not compared with the others'
+    # seed 0 only: the choice is made on seed 0, the one all settings share.
+    from minischnet.results import tuning_summary
+    from minischnet.studies.small_n_tuning import FIELDS, write_rows
+
+    runs = [
+        ("dtnn", "recipe", 0, 0.20, 0.19),
+        ("dtnn", "batch 8", 0, 0.21, 0.15),
+        ("dtnn", "F 128", 0, 0.18, 0.18),
+        ("dtnn", "F 128", 1, 0.30, 0.30),
+        ("dtnn", "F 128", 2, 0.31, 0.29),
+        ("schnet", "recipe", 0, 0.20, 0.20),
+        ("schnet", "lr 3e-4", 0, 0.17, 0.18),
+        ("schnet", "F 32", 0, 0.10, 0.10),  # unfinished: not counted
+    ]
+    rows = {}
+    for model, setting, seed, val, test in runs:
+        row = dict.fromkeys(FIELDS, "")
+        row.update(
+            model=model,
+            setting=setting,
+            seed=seed,
+            val_mae_eV=val,
+            test_mae_eV=test,
+            finished=str(setting != "F 32"),
+        )
+        rows[model, setting, str(seed)] = row
+    write_rows(tmp_path / "tuning.csv", rows)
+    summary = tuning_summary(tmp_path / "tuning.csv")
+    assert summary["dtnn"]["chosen"] == "F 128" and summary["dtnn"]["common_seeds"] == [0]
+    assert summary["dtnn"]["settings"]["F 128"]["seeds"] == 3
+    assert abs(summary["dtnn"]["settings"]["F 128"]["val"] - (0.18 + 0.30 + 0.31) / 3) < 1e-12
+    assert summary["schnet"]["chosen"] == "lr 3e-4" and "F 32" not in summary["schnet"]["settings"]

@@ -4,6 +4,7 @@
     c20_rpmd          Fig. 6 right: RPMD of C20 at 300 K with P = 1 and 8 beads (resumable)
     learning_curve    Fig. 6 left: test MAE of U0 on QM9 against N, DTNN and SchNet (resumable)
     variants          SchNet's implementation choices, each trained with several seeds
+    small_n_tuning    batch size, learning rate, features at N = 1,000, chosen on validation
     partition_study   Fig. 4 asked of many models, checked against GFN2-xTB
     make_figures      the thesis summary's figures from the shipped models and results
 
