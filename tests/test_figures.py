@@ -222,3 +222,29 @@ def test_learning_curve_points_and_bars_come_from_the_seeds(tmp_path):
     segments = bars.get_segments()  # the error bars
     np.testing.assert_allclose(segments[0][:, 1], [0.16, 0.20])
     np.testing.assert_allclose(segments[1][:, 1], [0.12, 0.12])
+
+
+@pytest.mark.artifacts
+def test_shipped_learning_curve_figure_draws_the_shipped_csv():
+    """Every line of Fig. 6 (left) passes through the mean test MAE over the seeds of each point
+    of the shipped CSV, computed here from the rows directly."""
+    import csv
+    from collections import defaultdict
+
+    from minischnet import results
+
+    with open(results.path("learning_curve/learning_curve.csv"), newline="") as f:
+        rows = list(csv.DictReader(f))
+    runs = defaultdict(list)
+    for r in rows:
+        runs[r["model"], int(r["T"]), int(r["N"])].append(float(r["test_mae_eV"]))
+    ax = figures.learning_curve_figure(results.path("learning_curve/learning_curve.csv")).axes[0]
+    drawn = 0
+    for container in ax.containers:
+        name, T = container.get_label().split(" T=")
+        model = {"SchNet": "schnet", "DTNN": "dtnn"}[name]
+        line = container.lines[0]
+        for N, y in zip(line.get_xdata(), line.get_ydata()):
+            assert y == pytest.approx(np.mean(runs[model, int(T), int(N)]), abs=1e-12)
+            drawn += 1
+    assert drawn == len(runs)  # every point of the CSV is drawn
