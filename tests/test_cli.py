@@ -262,3 +262,39 @@ def test_asking_for_cuda_without_it_is_a_flag_error(file_of_51, tmp_path, capsys
     assert exit_.value.code == 2
     assert "--device cuda: no CUDA device is available here" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+def test_a_warm_restart_starts_from_the_files_weights_and_scale(file_of_51, tmp_path, capsys):
+    """--init-from: the new run starts where the file's model ended (weights and output scale,
+    even on another split, where a refit would move the scale), records where it started, and
+    resumes like any run. A file of another architecture is a flag error."""
+    import numpy as np
+
+    from minischnet.cli import main
+
+    arch = ["--features", "16", "--interactions", "1", "--rbf", "10", "--cutoff", "4",
+            "--dtype", "float64", "--batch-size", "8"]  # fmt: skip
+    main(["train", "--data", str(file_of_51), "--run-dir", str(tmp_path / "src"), *arch,
+          "--epochs", "3"])  # fmt: skip
+    source = minischnet.load(tmp_path / "src" / "model.pt")
+    restart = ["train", "--data", str(file_of_51), "--run-dir", str(tmp_path / "warm"), *arch,
+               "--init-from", str(tmp_path / "src" / "model.pt"), "--seed", "1",
+               "--lr", "1e-5"]  # fmt: skip
+    main([*restart, "--epochs", "1"])
+    warm = minischnet.load(tmp_path / "warm" / "model.pt")
+    for name, tensor in source.state_dict().items():  # 6 Adam steps of at most ~1e-5 each
+        np.testing.assert_allclose(warm.state_dict()[name], tensor, atol=1e-4, err_msg=name)
+    assert torch.equal(warm.atomref, source.atomref) and warm.std == source.std
+    started = json.loads((tmp_path / "warm" / "result.json").read_text())["initial_weights"]
+    assert started["epochs"] == 3 and started["path"] == str(tmp_path / "src" / "model.pt")
+    main([*restart, "--epochs", "2"])  # resumes the warm run, not restarts it
+    result = json.loads((tmp_path / "warm" / "result.json").read_text())
+    assert result["epochs"] == 2 and result["initial_weights"] == started
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "--data", str(file_of_51), "--run-dir", str(tmp_path / "other"),
+              "--features", "8", "--init-from", str(tmp_path / "src" / "model.pt")])  # fmt: skip
+    assert exit_.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith("minischnet train: error: --init-from: ") and "holds a schnet" in error
+    assert not (tmp_path / "other").exists()

@@ -136,6 +136,13 @@ def add_train_arguments(t):
         help="stop after this wall time; run again to resume",
     )
     t.add_argument(
+        "--init-from",
+        type=str,
+        default=None,
+        help="start from this model file's weights and output scale (the architecture flags "
+        "must match it) with a fresh optimizer and learning-rate schedule: a warm restart",
+    )
+    t.add_argument(
         "--n-train",
         type=POSITIVE_INT,
         default=None,
@@ -322,6 +329,16 @@ def run(args, argv=None):
     if args.rho is None:  # loss (6) on energies and forces where the data have forces
         args.rho = DEFAULT_RHO if ds.forces is not None else math.inf
     model = build_model(args).to(device)
+    run_dir = Path(args.run_dir)
+    if args.init_from is not None and not (run_dir / "checkpoint.pt").exists():
+        try:  # a resumed run has these weights (and more training) in its checkpoint already
+            initial = load_checkpoint(args.init_from, model)
+        except (FileNotFoundError, ValueError) as e:
+            raise FlagError(f"--init-from: {e}") from None
+        run_dir.mkdir(parents=True, exist_ok=True)
+        with atomic_write(run_dir / "initial_weights.json", "w") as f:  # part of the provenance
+            keys = ("command", "epochs", "test_energy_mae", "wall_seconds_total", "machine")
+            json.dump({"path": str(args.init_from)} | {k: initial.get(k) for k in keys}, f)
     config = TrainConfig(
         rho=args.rho,
         lr=args.lr,
@@ -332,9 +349,8 @@ def run(args, argv=None):
         seed=args.seed,
         max_seconds=args.max_hours * 3600,
         ema_decay=args.ema,
-        atomref=args.atomref,
+        atomref="keep" if args.init_from is not None else args.atomref,
     )
-    run_dir = Path(args.run_dir)
     command = "python -m minischnet " + " ".join(
         shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv)
     )
@@ -368,6 +384,8 @@ def run(args, argv=None):
             hyperparameters=vars(args),
             elements=[chemical_symbols[z] for z in trainer.trained_elements],
         )
+        if (run_dir / "initial_weights.json").exists():  # a warm restart: where it started
+            result["initial_weights"] = json.loads((run_dir / "initial_weights.json").read_text())
         model.elements = trainer.trained_elements  # model.pt records them: checked when used
         if trainer.epoch == first_epoch and (run_dir / "result.json").exists():
             # this call trained nothing (e.g. --max-hours 0): the model was trained by the earlier

@@ -48,9 +48,9 @@ class TrainConfig:
     clip_grad_norm: float = 10.0
     seed: int = 0
     max_seconds: float = math.inf  # wall-clock budget for this call of fit(); resume continues
-    atomref: str = (
-        "fit"  # "fit" (least squares), "free" (the data set's free-atom energies), "none"
-    )
+    # "fit" (least squares), "free" (the data set's free-atom energies), "none", or "keep" (the
+    # model's own output scale, e.g. of a model loaded to train further)
+    atomref: str = "fit"
     ema_decay: float = (
         0.0  # 0: no moving average of the weights; e.g. 0.999 averages about 1000 steps
     )
@@ -120,7 +120,7 @@ class Trainer:
         saved_ema = None
         if self.run_dir is not None and (self.run_dir / "checkpoint.pt").exists():
             saved_ema = self._resume()
-        else:
+        elif self.config.atomref != "keep":
             refs = self.config.atomref
             if refs == "free":
                 if getattr(dataset, "free_atom_energies", None) is None:
