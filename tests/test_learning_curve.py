@@ -143,3 +143,25 @@ def test_tuning_chooses_on_validation_over_the_seeds_every_setting_has(tmp_path)
     assert summary["dtnn"]["settings"]["F 128"]["seeds"] == 3
     assert abs(summary["dtnn"]["settings"]["F 128"]["val"] - (0.18 + 0.30 + 0.31) / 3) < 1e-12
     assert summary["schnet"]["chosen"] == "lr 3e-4" and "F 32" not in summary["schnet"]["settings"]
+
+
+@pytest.mark.artifacts
+def test_shipped_tuning_matches_its_runs():
+    """Every row of the shipped tuning CSV is what its run wrote: the best validation MAE of its
+    history (the epoch whose weights were kept), the test MAE of its result."""
+    from minischnet.studies.small_n_tuning import SETTINGS, read_rows, run_name
+
+    out = Path(__file__).parents[1] / "data" / "results" / "small_n_tuning"
+    rows = read_rows(out / "tuning.csv")
+    assert rows
+    for (model, setting, seed), r in rows.items():
+        run = out / "runs" / run_name(model, setting, int(seed))
+        result = json.loads((run / "result.json").read_text())
+        history = json.loads((run / "history.json").read_text())
+        assert float(r["val_mae_eV"]) == round(min(history["val_energy_mae"]), 5)
+        assert float(r["test_mae_eV"]) == round(result["test_energy_mae"], 5)
+        assert r["finished"] == str(result["finished"])
+        assert result["n_train"] == 1000 and result["n_val"] == 1000
+        recipe = dict(batch_size=32, lr=1e-3, features=64, interactions=3) | SETTINGS[setting]
+        for name, value in recipe.items():  # the run trained with what its setting says
+            assert float(result["hyperparameters"][name]) == float(value), (setting, name)
