@@ -165,3 +165,41 @@ def test_shipped_tuning_matches_its_runs():
         recipe = dict(batch_size=32, lr=1e-3, features=64, interactions=3) | SETTINGS[setting]
         for name, value in recipe.items():  # the run trained with what its setting says
             assert float(result["hyperparameters"][name]) == float(value), (setting, name)
+
+
+@pytest.mark.requires("qm9pack")
+def test_fit_gap_rebuilds_each_runs_own_split(tmp_path):
+    """The validation MAE fit_gap measures on the rebuilt split is the one the trainer recorded
+    for the kept epoch (its history's minimum): the split is the run's own, also for a drawn
+    one; the training MAE is measured on those training molecules."""
+    import numpy as np
+
+    from minischnet.cli import main
+    from minischnet.studies.fit_gap import fit_errors
+
+    run = tmp_path / "run"
+    main(["train", "--data", "qm9", "--run-dir", str(run), "--n-train", "60", "--n-val", "30",
+          "--draw-seed", "3", "--features", "16", "--interactions", "1", "--epochs", "3",
+          "--rho", "inf"])  # fmt: skip
+    row = fit_errors(run)
+    history = json.loads((run / "history.json").read_text())
+    assert float(row["val_mae_eV"]) == pytest.approx(min(history["val_energy_mae"]), abs=2e-5)
+    assert (row["N"], row["seed"], row["T"]) == (60, 0, 1)
+    assert 0 < float(row["train_mae_eV"]) and np.isfinite(float(row["train_mae_eV"]))
+
+
+@pytest.mark.artifacts
+def test_shipped_fit_gap_matches_its_runs():
+    from minischnet.results import read_rows
+
+    root = Path(__file__).parents[1] / "data" / "results"
+    rows = read_rows(root / "learning_curve" / "fit_gap.csv")
+    assert len(rows) >= 16
+    for r in rows:
+        runs = [root / study / "runs" / r["run"] for study in ("learning_curve", "small_n_tuning")]
+        (run,) = [d for d in runs if d.exists()]
+        history = json.loads((run / "history.json").read_text())
+        result = json.loads((run / "result.json").read_text())
+        assert float(r["val_mae_eV"]) == pytest.approx(min(history["val_energy_mae"]), abs=2e-5)
+        assert float(r["test_mae_eV"]) == round(result["test_energy_mae"], 5)
+        assert float(r["train_mae_eV"]) < float(r["val_mae_eV"])  # each fits its own data best

@@ -5,6 +5,7 @@
     learning_curve    Fig. 6 left: test MAE of U0 on QM9 against N, DTNN and SchNet (resumable)
     variants          SchNet's implementation choices, each trained with several seeds
     small_n_tuning    batch size, learning rate, features at N = 1,000, chosen on validation
+    fit_gap           training against test error of trained QM9 runs (why small N is hard)
     partition_study   Fig. 4 asked of many models, checked against GFN2-xTB
     make_figures      the thesis summary's figures from the shipped models and results
 
