@@ -1,9 +1,13 @@
-"""What the training studies (learning curve, variants) share: a run in this process, a CSV row."""
+"""What the training studies (learning curve, variants, tuning) share: a run in this process, a
+CSV row, a lock on the CSV's folder."""
 
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
+import os
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..train.run import add_train_arguments, run
@@ -52,3 +56,16 @@ def result_row(result: dict) -> dict:
         machine=result["machine"],
         command=result["command"],
     )
+
+
+@contextmanager
+def locked(folder: Path):
+    """Hold an exclusive lock on ``folder``: runners started side by side (one per model, or one
+    per seed) share one --out, and a read-modify-write of its CSV must not lose another runner's
+    row."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock

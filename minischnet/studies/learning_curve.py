@@ -20,13 +20,10 @@ The validation and test molecules are the same for every seed.
 from __future__ import annotations
 
 import argparse
-import fcntl
-import os
-from contextlib import contextmanager
 from pathlib import Path
 
 from ..results import read_rows, write_csv
-from ._runs import qm9_energy_options, result_row, train_in_process
+from ._runs import locked, qm9_energy_options, result_row, train_in_process
 
 FIELDS = [
     "model",
@@ -67,18 +64,6 @@ def write_rows(csv_path: Path, rows: dict) -> None:
         ),
     )
     write_csv(csv_path, FIELDS, [rows[k] for k in order])
-
-
-@contextmanager
-def locked(folder: Path):
-    """Hold an exclusive lock on ``folder``: runners started side by side (one per model on a GPU)
-    share one --out, and a read-modify-write of its CSV must not lose another runner's row."""
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # closing releases the lock
 
 
 def record_row(csv_path: Path, name: str, row: dict) -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ..results import read_rows as read_csv
 from ..results import tuning_summary, write_csv
-from ._runs import qm9_energy_options, result_row, train_in_process
+from ._runs import locked, qm9_energy_options, result_row, train_in_process
 
 #: name -> what it changes in the learning curve's recipe (``qm9_energy_options``)
 SETTINGS = {
@@ -103,15 +103,16 @@ def main(argv=None):
                 if seed:  # like the learning curve: seed s draws its own N molecules
                     options += ["--seed", str(seed), "--draw-seed", str(seed)]
                 result = train_in_process(options)
-                rows = read_rows(csv_path)
-                rows[key] = dict(
-                    model=model,
-                    setting=setting,
-                    seed=seed,
-                    val_mae_eV=f"{best_validation_mae(run_dir):.5f}",
-                    **result_row(result),
-                )
-                write_rows(csv_path, rows)
+                with locked(args.out):  # runners side by side (one per seed) share the CSV
+                    rows = read_rows(csv_path)
+                    rows[key] = dict(
+                        model=model,
+                        setting=setting,
+                        seed=seed,
+                        val_mae_eV=f"{best_validation_mae(run_dir):.5f}",
+                        **result_row(result),
+                    )
+                    write_rows(csv_path, rows)
     for model, summary in tuning_summary(csv_path).items():
         for setting, s in summary["settings"].items():
             mark = "  <- chosen" if setting == summary["chosen"] else ""
