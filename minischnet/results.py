@@ -111,10 +111,10 @@ def variants_summary(path) -> dict:
 
 def tuning_summary(path) -> dict:
     """model -> {"settings": {setting: {"val", "test", "seeds"}}, "chosen", "common_seeds"} from
-    the small-N tuning CSV (finished runs only). "val" and "test" are means over a setting's seeds.
-    The chosen setting has the lowest mean validation MAE over the seeds every setting of that
-    model was trained with, so that settings are compared on equal draws; the test MAE plays no
-    part in the choice."""
+    the small-N tuning CSV (finished runs only). Settings are compared on equal draws: "val" and
+    "test" are means over the seeds every setting of that model was trained with
+    ("common_seeds"); "seeds" counts a setting's finished runs. The chosen setting has the lowest
+    mean validation MAE; the test MAE plays no part in the choice."""
     runs: dict = {}
     for r in read_rows(path):
         if r["finished"] == "True":
@@ -125,20 +125,20 @@ def tuning_summary(path) -> dict:
     summary = {}
     for model, settings in runs.items():
         common = sorted(set.intersection(*(set(s) for s in settings.values())))
+        if not common:
+            summary[model] = {"settings": {}, "chosen": None, "common_seeds": []}
+            continue
+        means = {
+            name: {
+                "val": float(np.mean([seeds[s][0] for s in common])),
+                "test": float(np.mean([seeds[s][1] for s in common])),
+                "seeds": len(seeds),
+            }
+            for name, seeds in settings.items()
+        }
         summary[model] = {
-            "settings": {
-                name: {
-                    "val": float(np.mean([v for v, _ in seeds.values()])),
-                    "test": float(np.mean([t for _, t in seeds.values()])),
-                    "seeds": len(seeds),
-                }
-                for name, seeds in settings.items()
-            },
-            "chosen": min(
-                settings, key=lambda name: np.mean([settings[name][s][0] for s in common])
-            )
-            if common
-            else None,
+            "settings": means,
+            "chosen": min(means, key=lambda name: means[name]["val"]),
             "common_seeds": common,
         }
     return summary
