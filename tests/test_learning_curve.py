@@ -204,3 +204,22 @@ def test_shipped_fit_gap_matches_its_runs():
         assert float(r["val_mae_eV"]) == pytest.approx(min(history["val_energy_mae"]), abs=2e-5)
         assert float(r["test_mae_eV"]) == round(result["test_energy_mae"], 5)
         assert float(r["train_mae_eV"]) < float(r["val_mae_eV"])  # each fits its own data best
+
+
+@pytest.mark.artifacts
+def test_a_point_trained_twice_gives_the_same_number():
+    """The tuning study's "recipe" runs are the learning curve's T = 3, N = 1,000 runs trained a
+    second time, by another runner into another folder: on the same machine and thread count the
+    test MAE is the same to the last recorded digit."""
+    from minischnet.studies.small_n_tuning import read_rows
+
+    root = Path(__file__).parents[1] / "data" / "results"
+    curve = recorded(root / "learning_curve" / "learning_curve.csv")
+    twice = 0
+    for (model, setting, seed), r in read_rows(root / "small_n_tuning" / "tuning.csv").items():
+        name = f"{model}_T3_N1000" + (f"_seed{seed}" if seed != "0" else "")
+        if setting == "recipe" and r["finished"] == "True" and name in curve:
+            assert r["test_mae_eV"] == curve[name]["test_mae_eV"], name
+            assert r["epochs"] == curve[name]["epochs"], name
+            twice += 1
+    assert twice >= 3
