@@ -46,6 +46,11 @@ def qm9_energy_options(**options) -> list[str]:
     return [word for k, v in recipe.items() for word in (f"--{k.replace('_', '-')}", str(v))]
 
 
+def slug(name: str) -> str:
+    """A setting's name as part of a run folder's name: "lr 3e-4" -> "lr_3e_4"."""
+    return "".join(c if c.isalnum() else "_" for c in name).strip("_").lower()
+
+
 def result_row(result: dict) -> dict:
     """The CSV columns every study records about one run."""
     return dict(

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ..results import read_rows as read_csv
 from ..results import tuning_summary, write_csv
-from ._runs import locked, qm9_energy_options, result_row, train_in_process
+from ._runs import locked, qm9_energy_options, result_row, slug, train_in_process
 
 #: name -> what it changes in the learning curve's recipe (``qm9_energy_options``)
 SETTINGS = {
@@ -46,8 +46,7 @@ FIELDS = [
 
 
 def run_name(model: str, setting: str, seed: int) -> str:
-    slug = "".join(c if c.isalnum() else "_" for c in setting).lower()
-    return f"{model}_{slug}_seed{seed}"
+    return f"{model}_{slug(setting)}_seed{seed}"
 
 
 def read_rows(path: Path) -> dict:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..results import read_rows as read_csv
 from ..results import variants_summary, write_csv
-from ._runs import qm9_energy_options, result_row, train_in_process
+from ._runs import qm9_energy_options, result_row, slug, train_in_process
 
 #: name -> command-line switches (the thesis's choices first)
 VARIANTS = {
@@ -39,10 +39,6 @@ FIELDS = [
     "machine",
     "command",
 ]
-
-
-def slug(name: str) -> str:
-    return "".join(c if c.isalnum() else "_" for c in name).strip("_").lower()
 
 
 def read_rows(path: Path) -> dict:
