@@ -72,10 +72,12 @@ def test_shipped_curve_matches_its_runs():
         best = {m: min((seeds[m, T, N] for T in (1, 2, 3)), key=lambda p: p["mean"])
                 for m in ("schnet", "dtnn")}  # fmt: skip
         assert best["dtnn"]["min"] <= best["schnet"]["mean"] <= best["dtnn"]["max"]
-    assert (
-        mae["schnet", 6, 5000] < 0.95 * mae["schnet", 3, 5000]
-    )  # ... but does for SchNet at 5,000
-    assert mae["dtnn", 6, 5000] > mae["dtnn", 3, 5000]  # and not for DTNN
+    for T in (1, 2, 3):  # at 5,000 it is: every SchNet seed below every DTNN seed
+        assert seeds["schnet", T, 5000]["seeds"] == seeds["dtnn", T, 5000]["seeds"] == 3
+        assert seeds["schnet", T, 5000]["max"] < seeds["dtnn", T, 5000]["min"]
+    # T = 6 pays for neither model at 5,000: SchNet's equals its T = 3, DTNN's is worse
+    assert abs(seeds["schnet", 6, 5000]["mean"] / seeds["schnet", 3, 5000]["mean"] - 1) < 0.02
+    assert seeds["dtnn", 6, 5000]["mean"] > seeds["dtnn", 3, 5000]["mean"]
     assert (
         0.97 * mae["schnet", 3, 10_000] < mae["schnet", 6, 10_000] < mae["schnet", 3, 10_000]
     )  # 1 % at 10,000
