@@ -94,6 +94,18 @@ def test_outputs_fit_the_column_show_no_error_and_are_sharp(notebook):
                 assert len(line) <= COLUMN, f"{notebook.name}: {line}"
 
 
+@pytest.mark.parametrize("notebook", CHAPTERS, ids=lambda p: p.stem)
+def test_a_cell_that_draws_shows_its_figure(notebook):
+    # The book is built from the committed outputs (execute_notebooks: off): a notebook executed
+    # where matplotlib cannot display (a non-inline backend) keeps the text and silently drops
+    # every figure from the chapter.
+    draws = re.compile(r"plt\.subplots\(|plt\.figure\(|_figure\(|\.plot\(|imshow\(")
+    for cell in cells_of(notebook):
+        if cell["cell_type"] == "code" and draws.search(cell["text"]):
+            shown = [o for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
+            assert shown, f"{notebook.name}: no figure stored for {cell['text'][:60]!r}"
+
+
 def chapter_table() -> list[tuple]:
     """Per chapter: words of prose (markdown without maths and code), exercises (implement),
     figures (PNG outputs) and display equations."""
