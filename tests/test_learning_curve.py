@@ -75,6 +75,9 @@ def test_shipped_curve_matches_its_runs():
     for T in (1, 2, 3):  # at 5,000 it is: every SchNet seed below every DTNN seed
         assert seeds["schnet", T, 5000]["seeds"] == seeds["dtnn", T, 5000]["seeds"] == 3
         assert seeds["schnet", T, 5000]["max"] < seeds["dtnn", T, 5000]["min"]
+    # at 10,000, each model's best depth (T = 3): every SchNet seed below every DTNN seed
+    assert seeds["schnet", 3, 10_000]["seeds"] == seeds["dtnn", 3, 10_000]["seeds"] == 3
+    assert seeds["schnet", 3, 10_000]["max"] < seeds["dtnn", 3, 10_000]["min"]
     # T = 6 pays beyond the spread for neither model at 5,000: each model's seed range with
     # T = 6 overlaps its T = 3's; SchNet's mean is lower, DTNN's higher
     for model in ("schnet", "dtnn"):
@@ -187,6 +190,13 @@ def test_shipped_tuning_matches_its_runs():
         recipe = dict(batch_size=32, lr=1e-3, features=64, interactions=3) | SETTINGS[setting]
         for name, value in recipe.items():  # the run trained with what its setting says
             assert float(result["hyperparameters"][name]) == float(value), (setting, name)
+    from minischnet.results import tuning_summary
+
+    summary = tuning_summary(out / "tuning.csv")  # what chapter 5 reads from it
+    assert summary["dtnn"]["common_seeds"] == summary["schnet"]["common_seeds"] == [0, 1, 2]
+    assert summary["dtnn"]["chosen"] == "F 128" and summary["schnet"]["chosen"] == "batch 8"
+    tuned = {model: s["settings"][s["chosen"]]["test"] for model, s in summary.items()}
+    assert abs(tuned["dtnn"] - tuned["schnet"]) < 0.01  # tuned, the two stay equal
 
 
 @pytest.mark.requires("qm9pack")
@@ -230,8 +240,10 @@ def test_shipped_fit_gap_matches_its_runs():
 @pytest.mark.artifacts
 def test_a_point_trained_twice_gives_the_same_number():
     """The tuning study's "recipe" runs are the learning curve's T = 3, N = 1,000 runs trained a
-    second time, by another runner into another folder: on the same machine and thread count the
-    test MAE is the same to the last recorded digit."""
+    second time, by another runner into another folder, with the same thread count: they stop at
+    the same epoch with the same test MAE, to the last recorded digit on the same CPU and within
+    0.1 % on another (seed 2's second run was on a machine whose vector kernels round the
+    first epoch's validation MAE differently in the sixth digit: 0.15552 against 0.15549 eV)."""
     from minischnet.studies.small_n_tuning import read_rows
 
     root = Path(__file__).parents[1] / "data" / "results"
@@ -240,7 +252,8 @@ def test_a_point_trained_twice_gives_the_same_number():
     for (model, setting, seed), r in read_rows(root / "small_n_tuning" / "tuning.csv").items():
         name = f"{model}_T3_N1000" + (f"_seed{seed}" if seed != "0" else "")
         if setting == "recipe" and r["finished"] == "True" and name in curve:
-            assert r["test_mae_eV"] == curve[name]["test_mae_eV"], name
+            first, second = float(curve[name]["test_mae_eV"]), float(r["test_mae_eV"])
+            assert abs(second - first) <= 1e-3 * first, name
             assert r["epochs"] == curve[name]["epochs"], name
             twice += 1
     assert twice >= 3
