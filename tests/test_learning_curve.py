@@ -244,13 +244,14 @@ def test_a_point_trained_twice_gives_the_same_number():
     the same epoch with the same test MAE, to the last recorded digit on the same CPU and within
     0.1 % on another (seed 2's second run was on a machine whose vector kernels round the
     first epoch's validation MAE differently in the sixth digit: 0.15552 against 0.15549 eV)."""
+    from minischnet.studies.learning_curve import run_name as curve_run_name
     from minischnet.studies.small_n_tuning import read_rows
 
     root = Path(__file__).parents[1] / "data" / "results"
     curve = recorded(root / "learning_curve" / "learning_curve.csv")
     twice = 0
     for (model, setting, seed), r in read_rows(root / "small_n_tuning" / "tuning.csv").items():
-        name = f"{model}_T3_N1000" + (f"_seed{seed}" if seed != "0" else "")
+        name = curve_run_name(model, 3, 1000, seed)
         if setting == "recipe" and r["finished"] == "True" and name in curve:
             first, second = float(curve[name]["test_mae_eV"]), float(r["test_mae_eV"])
             assert abs(second - first) <= 1e-3 * first, name
