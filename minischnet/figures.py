@@ -215,6 +215,7 @@ def learning_curve_figure(csv_path, path=None, chemical_accuracy=0.043):
                     marker=marker,
                     markerfacecolor="white",
                     markeredgecolor=line.get_color(),
+                    zorder=line.get_zorder() + 0.1,  # over the filled marker of the data line
                 )
     ax.set_xscale("log")
     ax.set_yscale("log")

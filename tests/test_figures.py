@@ -222,6 +222,9 @@ def test_learning_curve_points_and_bars_come_from_the_seeds(tmp_path):
     segments = bars.get_segments()  # the error bars
     np.testing.assert_allclose(segments[0][:, 1], [0.16, 0.20])
     np.testing.assert_allclose(segments[1][:, 1], [0.12, 0.12])
+    (hollow,) = [line for line in ax.lines if line.get_markerfacecolor() == "white"]
+    np.testing.assert_allclose(hollow.get_xydata(), [[2000, 0.12]])  # the unfinished point
+    assert hollow.get_zorder() > data_line.get_zorder()  # drawn over the filled marker
 
 
 @pytest.mark.artifacts
