@@ -426,7 +426,7 @@ def schnet_figure(path=None):
     ax.text(4.2, ys[-1], "$F_i = -\\partial E / \\partial \\mathbf{r}_i$ (eq. 5)", va="center",
             fontsize=9)  # fmt: skip
     block = [  # one interaction block, drawn out
-        "atom-wise  $h_i = x_i W$",
+        "atom-wise  $h_i = x_i W_\\mathrm{in}$",
         "cfconv  $y_i = \\sum_j h_j \\circ W(d_{ij})$  (eq. 4)",
         "atom-wise, ssp, atom-wise",
         "$x_i \\leftarrow x_i + v_i$",
