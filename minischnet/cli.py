@@ -14,7 +14,8 @@ result.json. On a shared 2-core machine set OMP_NUM_THREADS=1 when anything else
 torch threads fighting another process for the cores run 10-20x slower.
 
 The CLI keeps freed memory in the process (``minischnet.keep_freed_memory``: 2x faster small
-batches on the CPU); MINISCHNET_KEEP_MALLOC=1 leaves malloc as it is. Nothing imports this module.
+batches on the CPU); MINISCHNET_KEEP_MALLOC=1 leaves malloc as it is. The library never imports
+this module.
 """
 
 from __future__ import annotations

@@ -222,6 +222,13 @@ def file_of_51(tmp_path_factory):
         (["--n-val", "60"], "leaves no structure for training after 60 for validation"),
         (["--rbf", "1"], "argument --rbf: must be >= 2"),
         (["--max-hours", "-1"], "argument --max-hours: must be >= 0"),
+        (
+            ["--model", "dtnn", "--no-cosine-cutoff", "--rbf-width", "0.3"],
+            "--rbf-width, --no-cosine-cutoff: the SchNet implementation choices do not apply",
+        ),
+        (["--model", "dtnn", "--output-activation", "tanh"], "--output-activation: the SchNet"),
+        (["--model", "schnet", "--factors", "8"], "--factors .* does not apply to schnet"),
+        (["--draw-seed", "1"], "--draw-seed draws QM9's .* does not apply to --data .*set51"),
     ],
 )
 def test_bad_flags_are_a_one_line_error_and_exit_2(file_of_51, tmp_path, capsys, flags, message):

@@ -165,7 +165,7 @@ def add_train_arguments(t):
         "--test-fraction",
         type=_number(float, low=0, high=1, high_open=True),
         default=0.1,
-        help="for a user's file: held-out share",
+        help="for materials and a user's file: the held-out share",
     )
     t.add_argument(
         "--seed",
@@ -280,6 +280,30 @@ def check_sizes(args, n: int, n_val: int, n_test: int, what: str) -> None:
         )
 
 
+def check_model_flags(args) -> None:
+    """FlagError for flags that do not apply to the chosen model or data, before any data load."""
+    schnet_only = [
+        flag
+        for flag, given in (
+            ("--rbf-width", args.rbf_width is not None),
+            ("--no-cosine-cutoff", args.no_cosine_cutoff),
+            ("--no-filter-activation", args.no_filter_activation),
+            ("--output-activation", args.output_activation != "ssp"),
+        )
+        if given
+    ]
+    if args.model == "dtnn" and schnet_only:
+        raise FlagError(
+            f"{', '.join(schnet_only)}: the SchNet implementation choices do not apply to DTNN"
+        )
+    if args.model != "dtnn" and args.factors is not None:
+        raise FlagError(f"--factors sets DTNN's factor space and does not apply to {args.model}")
+    if args.draw_seed is not None and args.data != "qm9":
+        raise FlagError(
+            f"--draw-seed draws QM9's training molecules and does not apply to --data {args.data}"
+        )
+
+
 def build_model(args):
     """The untrained model that --model, --features, ... describe."""
     common = dict(
@@ -297,7 +321,7 @@ def build_model(args):
     SchNet = MODEL_CLASSES["schnet"]
     if args.model == "dtnn":
         if variant != SchNet.VARIANT_DEFAULTS:
-            raise ValueError(
+            raise FlagError(
                 "the SchNet implementation choices (--rbf-width, --no-cosine-cutoff, ...) "
                 "do not apply to DTNN"
             )
@@ -311,6 +335,7 @@ def run(args, argv=None):
     """One training run from parsed ``add_train_arguments`` options; ``argv`` is recorded as its
     command."""
 
+    check_model_flags(args)  # before the data load: a wrong flag costs nothing
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         raise FlagError(f"--device {args.device}: no CUDA device is available here")
