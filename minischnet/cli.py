@@ -100,7 +100,10 @@ def main(argv=None):
         if args.plot and int(os.environ.get("RANK", "0")) == 0:
             plot_history(Path(args.run_dir))
     elif args.command == "ship":
-        ship(args.run_dir, args.path, args.note)
+        try:
+            ship(args.run_dir, args.path, args.note)
+        except (FileNotFoundError, FileExistsError) as e:  # nothing was written
+            s.error(str(e))
 
 
 def plot_history(run_dir: Path) -> None:

@@ -33,14 +33,24 @@ from .nn.registry import hyperparameters
 
 def _z(element) -> int:
     """Atomic number of ``element``, given as a symbol ("H") or a number (1)."""
-    return atomic_numbers[element] if isinstance(element, str) else int(element)
+    if isinstance(element, str):
+        if element not in atomic_numbers:
+            raise ValueError(f"{element!r} is not an element symbol (e.g. 'H', 'C', 'O')")
+        return atomic_numbers[element]
+    if isinstance(element, (bool, float)) or int(element) != element or not 1 <= element <= 118:
+        raise ValueError(f"an element is a symbol or an atomic number 1-118, got {element!r}")
+    return int(element)
 
 
 def _points(points) -> np.ndarray:
     """``points`` as a float64 (n_points, 3) array, or a ValueError that names the shape."""
     points = np.atleast_2d(np.asarray(points, dtype=np.float64))
-    if points.shape[1:] != (3,):
+    if points.shape[1:] != (3,) or points.ndim != 2:
         raise ValueError(f"points must have shape (n_points, 3), got {points.shape}")
+    if len(points) == 0:
+        raise ValueError("no points: points must have shape (n_points, 3) with n_points >= 1")
+    if not np.all(np.isfinite(points)):
+        raise ValueError("points hold NaN or infinite coordinates")
     return points
 
 
@@ -111,6 +121,16 @@ def probe_surface(atoms, distance: float = 1.8, points_per_atom: int = 400) -> n
     around every atom: the isosurface min_i ‖r - r_i‖ = distance (a solvent-accessible surface).
     Each sphere is sampled by a Fibonacci lattice; points inside another atom's sphere are dropped.
     """
+    if len(atoms) == 0:
+        raise ValueError("probe_surface needs at least one atom")
+    if not (np.isfinite(distance) and distance > 0):
+        raise ValueError(f"distance must be a positive number of Å, got {distance}")
+    if (
+        isinstance(points_per_atom, bool)
+        or int(points_per_atom) != points_per_atom
+        or (points_per_atom < 1)
+    ):
+        raise ValueError(f"points_per_atom must be a whole number >= 1, got {points_per_atom!r}")
     k = np.arange(points_per_atom) + 0.5
     polar = np.arccos(1 - 2 * k / points_per_atom)
     azimuth = np.pi * (1 + 5**0.5) * k
@@ -237,6 +257,8 @@ def shift_partition(
 def _on_points(points, potential) -> tuple[np.ndarray, np.ndarray]:
     """``points`` (n, 3) and a ``potential`` (n,) on them, as float64 arrays of matching length."""
     points, potential = _points(points), np.asarray(potential, dtype=np.float64)
+    if potential.ndim != 1:
+        raise ValueError(f"potential must have shape (n_points,), got {potential.shape}")
     if len(points) != len(potential):
         raise ValueError(f"{len(points)} points but {len(potential)} potential values")
     return points, potential
@@ -259,6 +281,8 @@ def _label(atoms, i) -> str:
 def lowest_nearest(atoms, points, potential, share: float = 0.03) -> dict:
     """{"O0": count, ...}: the atom (symbol and index) that each of the lowest ``share`` of
     ``points`` (by ``potential``) is nearest to; a compact reading of where a potential is low."""
+    if not 0 <= share <= 1:  # 0: the single lowest point
+        raise ValueError(f"share must be in [0, 1], got {share}")
     nearest, potential = _nearest_atom(atoms, points, potential)
     low = nearest[np.argsort(potential)[: max(1, int(share * len(potential)))]]
     return {_label(atoms, i): int(n) for i, n in zip(*np.unique(low, return_counts=True))}

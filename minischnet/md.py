@@ -116,8 +116,15 @@ class RingPolymerMD:
     the start. A good C20 run at 0.5 fs drifts by about 0.001 eV per atom in 200 steps (2 fs:
     0.02), one whose time step is too large (5 fs at P = 8) by 30 eV per atom. Over long runs
     the drift of a good one grows slowly: P = 8 at 0.5 fs with the shipped C20 model drifted by
-    -0.07 meV/ps per atom over 5 ps, about -0.1 eV per atom in the 1.25 ns of Fig. 6. A step
-    that fails the check raises DynamicsBlewUp and leaves the simulation at the step before it.
+    -0.07 meV/ps per atom over 5 ps, about -0.1 eV per atom in the 1.25 ns of Fig. 6.
+
+    With ``max_step_A`` set, no bead of an atom may move farther than that in one step. A time
+    step far too large can fling a molecule apart before the drift check notices, since a
+    model's energy of atoms far apart is flat: C20 at 2,000 fs moves an atom 27 Å in its first
+    step and has drifted by only 0.4 eV per atom after the second. At 0.5 fs (P = 8) no bead
+    moves more than 0.034 Å per step. The check is off by default: an oscillator of any size
+    is a valid system, whatever its step. A step that fails a check raises DynamicsBlewUp and
+    leaves the simulation at the step before it.
     """
 
     def __init__(
@@ -132,6 +139,7 @@ class RingPolymerMD:
         thermostat: bool = True,
         splitting: str = "obabo",
         max_drift_eV_per_atom: float | None = 1.0,
+        max_step_A: float | None = None,
     ):
         if isinstance(nbeads, bool) or not isinstance(nbeads, (int, np.integer)) or nbeads < 1:
             raise ValueError(f"nbeads must be a whole number >= 1, got {nbeads!r}")
@@ -142,6 +150,9 @@ class RingPolymerMD:
         if max_drift_eV_per_atom is not None:
             _finite_positive("max_drift_eV_per_atom", max_drift_eV_per_atom, "eV")
         self.max_drift_eV_per_atom = max_drift_eV_per_atom
+        if max_step_A is not None:
+            _finite_positive("max_step_A", max_step_A, "Å (or None: no check)")
+        self.max_step_A = max_step_A
         if splitting not in ("obabo", "baoab"):
             raise ValueError(f"splitting must be 'obabo' or 'baoab', got {splitting!r}")
         keep_freed_memory()  # many small force calls: reuse freed memory (minischnet/_malloc.py)
@@ -214,7 +225,7 @@ class RingPolymerMD:
                 f"{self.dt / units.fs:g} fs too large? The simulation is left at step "
                 f"{self.step_count}"
             ) from e
-        problem = self._check()
+        problem = self._check(before[0])
         if problem:
             self._restore(before)
             raise DynamicsBlewUp(
@@ -223,12 +234,19 @@ class RingPolymerMD:
                 f"{self.step_count}"
             )
 
-    def _check(self) -> str:
-        """What is wrong after a step, or "" if nothing."""
+    def _check(self, q_before) -> str:
+        """What is wrong after a step from positions ``q_before``, or "" if nothing."""
         arrays = {"positions": self.q, "momenta": self.p, "energies": self.energies}
         for name, array in arrays.items():
             if not np.all(np.isfinite(array)):
                 return f"the {name} are no longer finite"
+        if self.max_step_A is not None:
+            moved = np.linalg.norm(self.q - q_before, axis=-1).max()  # Å, over beads and atoms
+            if moved > self.max_step_A:
+                return (
+                    f"an atom moved {moved:.3g} Å in one step "
+                    f"(at most {self.max_step_A:g}: max_step_A)"
+                )
         if self.max_drift_eV_per_atom is None:
             return ""
         drift = (self.conserved_quantity() - self.conserved_start) / len(self.masses)
@@ -329,7 +347,16 @@ class RingPolymerMD:
 
     def load_state(self, state: dict) -> None:
         """Continue from ``state()`` (a dict, or the arrays ``np.load`` gives back of it)."""
-        self.q, self.p = np.array(state["q"], dtype=float), np.array(state["p"], dtype=float)
+        missing = [k for k in ("q", "p", "thermostat_work", "step_count", "rng") if k not in state]
+        if missing:
+            raise ValueError(f"not a saved RingPolymerMD state: {', '.join(missing)} missing")
+        q, p = np.array(state["q"], dtype=float), np.array(state["p"], dtype=float)
+        if q.shape != self.q.shape or p.shape != self.q.shape:
+            raise ValueError(
+                f"the saved state has positions of shape {q.shape} (beads, atoms, 3), this "
+                f"simulation {self.q.shape}: another number of beads or another system"
+            )
+        self.q, self.p = q, p
         self.thermostat_work, self.step_count = (
             float(state["thermostat_work"]),
             int(state["step_count"]),
@@ -345,6 +372,9 @@ class RingPolymerMD:
     def run(self, steps: int, record_every: int = 1, quiet: bool = False) -> dict:
         """Integrate ``steps`` steps; every ``record_every`` steps record positions and
         observables."""
+        for name, value, low in (("steps", steps, 0), ("record_every", record_every, 1)):
+            if isinstance(value, bool) or int(value) != value or value < low:
+                raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}")
         frames = steps // record_every
         out = {
             k: np.zeros(frames)

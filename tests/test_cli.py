@@ -229,6 +229,9 @@ def file_of_51(tmp_path_factory):
         (["--model", "dtnn", "--output-activation", "tanh"], "--output-activation: the SchNet"),
         (["--model", "schnet", "--factors", "8"], "--factors .* does not apply to schnet"),
         (["--draw-seed", "1"], "--draw-seed draws QM9's .* does not apply to --data .*set51"),
+        (["--device", "gpu"], "argument --device: 'gpu' is not a device: cpu, cuda"),
+        (["--features", "1"], "argument --features: must be >= 2, got 1"),
+        (["--max-hours", "0"], "--max-hours 0 writes model.pt from a run's best.pt, .* has none"),
     ],
 )
 def test_bad_flags_are_a_one_line_error_and_exit_2(file_of_51, tmp_path, capsys, flags, message):
@@ -305,3 +308,48 @@ def test_a_warm_restart_starts_from_the_files_weights_and_scale(file_of_51, tmp_
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert error.startswith("minischnet train: error: --init-from: ") and "holds a schnet" in error
     assert not (tmp_path / "other").exists()
+
+
+def test_a_run_is_resumed_only_with_the_flags_that_chose_its_structures(
+    file_of_51, tmp_path, capsys
+):
+    """Resuming with another --seed (or --data, --n-train, ...) would test the model on molecules
+    it trained on: refused in one line, and the run's files are kept as they were."""
+    from minischnet.cli import main
+
+    run_dir = tmp_path / "run"
+    tiny = ["--features", "8", "--interactions", "1", "--rbf", "5", "--epochs", "1"]
+    main(["train", "--data", str(file_of_51), "--run-dir", str(run_dir), *tiny])
+    before = (run_dir / "result.json").read_text()
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "--data", str(file_of_51), "--run-dir", str(run_dir), *tiny, "--seed", "5"])
+    assert exit_.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "was trained with --seed 0, not 5" in error, error
+    assert (run_dir / "result.json").read_text() == before
+    # a file in the way of --run-dir is named, and kept
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("mine")
+    with pytest.raises(SystemExit):
+        main(["train", "--data", str(file_of_51), "--run-dir", str(blocker), *tiny])
+    assert "is a file, not a folder" in capsys.readouterr().err
+    # ship does not overwrite a file that is not a model
+    with pytest.raises(SystemExit) as exit_:
+        main(["ship", str(run_dir), str(blocker)])
+    assert exit_.value.code == 2 and "not a minischnet model" in capsys.readouterr().err
+    assert blocker.read_text() == "mine"
+
+
+def test_test_fraction_0_trains_on_everything_and_reports_no_test_error(file_of_51, tmp_path):
+    from minischnet.cli import main
+
+    run_dir = tmp_path / "run"
+    tiny = ["--features", "8", "--interactions", "1", "--rbf", "5", "--epochs", "1"]
+    main(["train", "--data", str(file_of_51), "--run-dir", str(run_dir), *tiny])
+    main(["train", "--data", str(file_of_51), "--run-dir", str(tmp_path / "all"), *tiny,
+          "--test-fraction", "0"])  # fmt: skip
+    held_out = json.loads((run_dir / "result.json").read_text())
+    everything = json.loads((tmp_path / "all" / "result.json").read_text())
+    assert everything["n_test"] == 0 and everything["test_energy_mae"] is None
+    assert everything["n_train"] == held_out["n_train"] + held_out["n_test"] == 51 - 3

@@ -150,6 +150,34 @@ def test_bad_files_name_the_file_the_frame_and_the_problem(
     assert str(raised.value).startswith(str(path))
 
 
+@pytest.mark.parametrize(
+    "field, message",
+    [
+        ("energy", r"structure 1: its energy is nan, not a finite number"),
+        ("forces", r"structure 1: its forces hold NaN or infinite numbers \(atom 2\)"),
+        ("positions", r"structure 1: its positions hold NaN or infinite numbers \(atom 2\)"),
+    ],
+)
+def test_a_nan_label_is_named_with_its_file_and_structure(tmp_path, field, message):
+    """One NaN energy or force would make every loss after it NaN: refused when the file is read
+    (it used to train on NaN and fail later without saying why)."""
+    import ase.io
+
+    structures = labelled([molecule("CH4") for _ in range(3)])
+    results = structures[1].calc.results
+    if field == "energy":
+        results["energy"] = float("nan")
+    elif field == "forces":
+        results["forces"][2, 0] = np.inf
+    else:
+        structures[1].positions[2, 1] = np.nan
+    path = tmp_path / "nan.extxyz"
+    ase.io.write(path, structures)
+    with pytest.raises(ValueError, match=message) as raised:
+        AtomsDataset.read(path, require_energy=True)
+    assert str(raised.value).startswith(str(path))
+
+
 def test_a_missing_file_or_a_folder(tmp_path):
     with pytest.raises(FileNotFoundError, match="no file at"):
         AtomsDataset.read(tmp_path / "missing.extxyz")

@@ -12,7 +12,7 @@ from test_symmetry import random_rotation
 import minischnet
 from conftest import CUTOFF, small_params, torch_model
 from minischnet import reference
-from minischnet.interpret import local_potential
+from minischnet.interpret import local_potential, probe_surface
 from minischnet.neighbors import neighbor_pairs
 
 
@@ -197,6 +197,32 @@ def test_lowest_nearest_names_the_atoms_beside_the_lowest_points():
     assert lowest_nearest(pair, points, potential, share=0.0) == {"O0": 1}  # at least one point
     with pytest.raises(ValueError, match="100 points but 99"):
         lowest_nearest(pair, points, potential[:-1])
+    with pytest.raises(ValueError, match="share must be in"):
+        lowest_nearest(pair, points, potential, share=1.5)
+    with pytest.raises(ValueError, match=r"potential must have shape \(n_points,\)"):
+        lowest_nearest(pair, points, potential[:, None])  # would sort along the wrong axis
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda m, a: probe_surface(a, distance=0), "distance must be a positive number"),
+        (lambda m, a: probe_surface(a, distance=float("nan")), "distance must be a positive"),
+        (lambda m, a: probe_surface(a, points_per_atom=0), "points_per_atom must be a whole"),
+        (lambda m, a: probe_surface(Atoms(), distance=1.0), "needs at least one atom"),
+        (lambda m, a: local_potential(m, a, np.zeros((0, 3))), "no points"),
+        (lambda m, a: local_potential(m, a, [[0, 0, np.nan]]), "NaN or infinite"),
+        (lambda m, a: local_potential(m, a, [[0, 0, 3.0]], probe="Xx"), "not an element symbol"),
+        (lambda m, a: local_potential(m, a, [[0, 0, 3.0]], probe=1.5), "atomic number 1-118"),
+    ],
+)
+def test_probes_refuse_what_has_no_meaning(call, message):
+    """A shell of radius 0 or NaN, no points, an unknown probe element: one clear ValueError each
+    (before, a NaN radius gave an empty shell and "Xx" a bare KeyError)."""
+    model = minischnet.SchNet(n_features=8, n_interactions=1, n_rbf=5, cutoff=3.0, max_z=9)
+    water = Atoms("OH2", positions=[[0, 0, 0], [0.96, 0, 0], [-0.24, 0.93, 0]])
+    with pytest.raises(ValueError, match=message):
+        call(model, water)
 
 
 def test_mean_by_nearest_averages_each_atoms_patch():

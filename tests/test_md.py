@@ -186,6 +186,7 @@ def test_bad_arguments():
         (dict(tau_fs="100"), "tau_fs must be a number"),
         (dict(nbeads=2.5), "nbeads must be a whole number"),
         (dict(max_drift_eV_per_atom=0), "max_drift_eV_per_atom must be a finite positive"),
+        (dict(max_step_A=-1.0), "max_step_A must be a finite positive number of Å"),
     ],
 )
 def test_parameters_are_checked_by_name(changed, message):
@@ -204,22 +205,70 @@ def test_a_run_that_blows_up_stops_at_its_last_good_step():
 
     model = minischnet.load("c20_schnet")
     model.tabulate_filters()
-    md = RingPolymerMD(c20_minimum(), minischnet.Calculator(model), 8, 300.0, 50.0)
+    md = RingPolymerMD(
+        c20_minimum(), minischnet.Calculator(model), 8, 300.0, 50.0, max_step_A=None
+    )  # the drift check alone
     with pytest.raises(DynamicsBlewUp, match=r"drifted by .* eV per atom.*50 fs too large"):
         md.run(10, quiet=True)
     assert 0 <= md.step_count < 10
     kept = md.state()
-    assert md._check() == ""  # the state kept is the last good one
+    assert md._check(md.q) == ""  # the state kept is the last good one
     with pytest.raises(DynamicsBlewUp):  # and the bad step is bad again, from the same state
         md.step()
     np.testing.assert_array_equal(md.q, kept["q"])
     assert md.rng.bit_generator.state == json.loads(kept["rng"])
 
     unchecked = RingPolymerMD(
-        c20_minimum(), minischnet.Calculator(model), 8, 300.0, 50.0, max_drift_eV_per_atom=None
+        c20_minimum(),
+        minischnet.Calculator(model),
+        8,
+        300.0,
+        50.0,
+        max_drift_eV_per_atom=None,
+        max_step_A=None,
     )
     unchecked.run(3, quiet=True)  # integrates garbage, as asked
     assert unchecked.step_count == 3
+
+
+class Nothing(Calculator):
+    """No forces at all: free atoms, whose energy cannot drift whatever the time step."""
+
+    implemented_properties = ["energy", "forces"]
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+        super().calculate(atoms, properties, system_changes)
+        self.results = {"energy": 0.0, "forces": np.zeros((len(self.atoms), 3))}
+
+
+def test_atoms_flung_apart_by_a_huge_time_step_are_caught():
+    """A time step far too large moves atoms by Ångströms per step while the energy may hardly
+    change (a model's energy of atoms far apart is flat): the step check stops it where the drift
+    check cannot; a sensible step passes, and the check is off unless asked for."""
+    from minischnet.md import DynamicsBlewUp
+
+    free = RingPolymerMD(oscillators(4), Nothing(), 1, 300.0, 1e4, tau_fs=None, max_step_A=1.0)
+    with pytest.raises(DynamicsBlewUp, match=r"an atom moved .* Å in one step.*max_step_A"):
+        free.step()
+    assert free.step_count == 0  # the state before the bad step is kept
+    RingPolymerMD(oscillators(4), Nothing(), 8, 300.0, 0.5, max_step_A=1.0).run(20, quiet=True)
+    unchecked = RingPolymerMD(oscillators(4), Nothing(), 1, 300.0, 1e4)  # off by default
+    unchecked.run(2, quiet=True)
+    assert unchecked.step_count == 2
+
+
+def test_run_and_load_state_name_what_is_wrong():
+    md = RingPolymerMD(oscillators(2), Harmonic(0.01), 2, 300.0, 1.0)
+    with pytest.raises(ValueError, match="record_every must be a whole number >= 1, got 0"):
+        md.run(2, record_every=0)
+    with pytest.raises(ValueError, match="steps must be a whole number >= 0, got -1"):
+        md.run(-1)
+    other = RingPolymerMD(oscillators(2), Harmonic(0.01), 4, 300.0, 1.0)
+    with pytest.raises(ValueError, match=r"shape \(4, 2, 3\).*another number of beads"):
+        md.load_state(other.state())
+    with pytest.raises(ValueError, match="not a saved RingPolymerMD state: p missing"):
+        md.load_state({k: v for k, v in other.state().items() if k != "p"})
+    assert md.step_count == 0  # nothing of the refused states was taken
 
 
 def test_distance_histograms_and_files(tmp_path):

@@ -54,6 +54,7 @@ class AtomsDataset:
             raise ValueError(
                 f"forces have shape {self.forces.shape}, expected {self.R.shape} (one row per atom)"
             )
+        self._check_finite()
         self.cell = np.zeros((n, 3, 3)) if cell is None else np.asarray(cell, dtype=np.float64)
         self.pbc = np.zeros((n, 3), dtype=bool) if pbc is None else np.asarray(pbc, dtype=bool)
         self.info = {k: np.asarray(v) for k, v in (info or {}).items()}
@@ -168,6 +169,21 @@ class AtomsDataset:
             energy=None if self.energy is None else torch.as_tensor(self.energy[indices]),
             forces=None if self.forces is None else torch.as_tensor(self.forces[rows]),
         )
+
+    def _check_finite(self) -> None:
+        """ValueError naming the first structure with a NaN or infinite position, energy or force:
+        one such label would turn every loss after it into NaN."""
+        if self.energy is not None and not np.all(np.isfinite(self.energy)):
+            k = int(np.flatnonzero(~np.isfinite(self.energy))[0])
+            raise ValueError(f"structure {k}: its energy is {self.energy[k]}, not a finite number")
+        for name, array in (("positions", self.R), ("forces", self.forces)):
+            if array is not None and not np.all(np.isfinite(array)):
+                atom = int(np.flatnonzero(~np.all(np.isfinite(array), axis=1))[0])
+                k = int(np.searchsorted(self.start, atom, side="right") - 1)
+                raise ValueError(
+                    f"structure {k}: its {name} hold NaN or infinite numbers "
+                    f"(atom {atom - self.start[k]})"
+                )
 
     # -- files ---------------------------------------------------------------------------------
     @classmethod

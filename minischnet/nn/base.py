@@ -30,6 +30,16 @@ def _element_names(numbers) -> str:
     return ", ".join(f"{chemical_symbols[z]} ({z})" for z in numbers)
 
 
+def _check_interactions(n_interactions) -> None:
+    """T, the number of refinement steps (1): 0 (atoms counted by their embedding alone) or more."""
+    if (
+        isinstance(n_interactions, bool)
+        or int(n_interactions) != n_interactions
+        or (n_interactions < 0)
+    ):
+        raise ValueError(f"n_interactions must be a whole number >= 0, got {n_interactions!r}")
+
+
 class AtomisticModel(nn.Module):
     """Base of the PyTorch twins of ``minischnet.reference``."""
 
@@ -38,8 +48,14 @@ class AtomisticModel(nn.Module):
 
     def __init__(self, n_features: int, n_rbf: int, cutoff: float, max_z: int):
         super().__init__()
-        if n_rbf < 2:
-            raise ValueError(f"n_rbf must be at least 2, got {n_rbf}")
+        for name, value, low in (("n_features", n_features, 2), ("n_rbf", n_rbf, 2)):
+            # 2 features at least: the read-out halves them (F -> F/2 -> 1)
+            if isinstance(value, bool) or int(value) != value or value < low:
+                raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}")
+        if isinstance(max_z, bool) or int(max_z) != max_z or not 1 <= max_z <= 118:
+            raise ValueError(f"max_z must be an atomic number 1-118, got {max_z!r}")
+        if not (np.isfinite(cutoff) and cutoff > 0):
+            raise ValueError(f"cutoff must be a positive number of Å, got {cutoff}")
         self.n_features, self.n_rbf, self.cutoff, self.max_z = (
             n_features,
             n_rbf,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .base import AtomisticModel
+from .base import AtomisticModel, _check_interactions
 from .layers import sum_over_neighbors
 
 
@@ -48,6 +48,7 @@ class DTNN(AtomisticModel):
         self, n_features=64, n_interactions=3, n_rbf=25, cutoff=5.0, max_z=100, n_factors=None
     ):
         super().__init__(n_features, n_rbf, cutoff, max_z)
+        _check_interactions(n_interactions)
         self.n_factors = n_factors or n_features
         self.interactions = nn.ModuleList(
             DTNNInteraction(n_features, n_rbf, self.n_factors) for _ in range(n_interactions)

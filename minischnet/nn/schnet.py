@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F_
 from torch import nn
 
-from .base import AtomisticModel
+from .base import AtomisticModel, _check_interactions
 from .layers import shifted_softplus, sum_over_neighbors
 from .tabulate import hermite_interpolate, hermite_table
 
@@ -102,6 +102,7 @@ class SchNet(AtomisticModel):
         output_activation="ssp",
     ):
         super().__init__(n_features, n_rbf, cutoff, max_z)
+        _check_interactions(n_interactions)
         if output_activation not in self.OUTPUT_ACTIVATIONS:
             raise ValueError(
                 f"output_activation must be one of {sorted(self.OUTPUT_ACTIVATIONS)}, "

@@ -63,7 +63,14 @@ def simulate(calc, atoms, P, args, out: Path, potential_id: str = "") -> dict:
     saved state made with another one is refused rather than continued with different forces."""
     path = out / f"P{P}.npz"
     md = RingPolymerMD(
-        atoms, calc, P, args.temperature, args.timestep, tau_fs=args.tau, seed=args.seed + P
+        atoms,
+        calc,
+        P,
+        args.temperature,
+        args.timestep,
+        tau_fs=args.tau,
+        seed=args.seed + P,
+        max_step_A=1.0,  # C20's beads move at most 0.034 Å per 0.5 fs step
     )
     i, j = bonds(atoms)
     acc = {

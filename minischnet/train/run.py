@@ -70,7 +70,7 @@ def add_train_arguments(t):
         "--run-dir", required=True, help="checkpoints, history and the final model go here"
     )
     t.add_argument("--model", choices=sorted(MODEL_CLASSES), default="schnet", help="architecture")
-    t.add_argument("--features", type=POSITIVE_INT, default=128, help="F, features per atom")
+    t.add_argument("--features", type=_number(int, low=2), default=128, help="F, features per atom")
     t.add_argument("--interactions", type=POSITIVE_INT, default=3, help="T, refinement steps (1)")
     t.add_argument(
         "--rbf",
@@ -173,7 +173,7 @@ def add_train_arguments(t):
         default=0,
         help="initial weights, split of a file, order of the batches",
     )
-    t.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 or auto")
+    t.add_argument("--device", type=_device, default="auto", help="cpu, cuda, cuda:1 or auto")
     t.add_argument(
         "--dtype",
         choices=["float32", "float64"],
@@ -280,8 +280,39 @@ def check_sizes(args, n: int, n_val: int, n_test: int, what: str) -> None:
         )
 
 
-def check_model_flags(args) -> None:
-    """FlagError for flags that do not apply to the chosen model or data, before any data load."""
+def _device(text: str) -> str:
+    """An argparse type: a device torch knows ("cpu", "cuda", "cuda:1") or "auto"."""
+    if text != "auto":
+        try:
+            torch.device(text)
+        except RuntimeError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not a device: cpu, cuda, cuda:1 or auto"
+            ) from None
+    return text
+
+
+def check_flags_before_data(args) -> None:
+    """FlagError for flags that do not apply to the chosen model or data, or that contradict the
+    run being resumed in --run-dir, before any data load."""
+    run_dir = Path(args.run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise FlagError(f"--run-dir {run_dir} is a file, not a folder")
+    if args.max_hours == 0 and not (run_dir / "best.pt").exists():
+        raise FlagError(
+            f"--max-hours 0 writes model.pt from a run's best.pt, and {run_dir} has none yet"
+        )
+    recorded = run_dir / "result.json"
+    if (run_dir / "checkpoint.pt").exists() and recorded.exists():
+        # the flags that choose the training and test structures: another value would test the
+        # resumed model on structures it was trained on
+        was = json.loads(recorded.read_text()).get("hyperparameters", {})
+        for flag in ("data", "model", "seed", "draw_seed", "n_train", "test_fraction"):
+            if flag in was and was[flag] != getattr(args, flag):
+                raise FlagError(
+                    f"{run_dir} was trained with --{flag.replace('_', '-')} {was[flag]}, not "
+                    f"{getattr(args, flag)}: resume it with the same value, or use a new --run-dir"
+                )
     schnet_only = [
         flag
         for flag, given in (
@@ -335,7 +366,7 @@ def run(args, argv=None):
     """One training run from parsed ``add_train_arguments`` options; ``argv`` is recorded as its
     command."""
 
-    check_model_flags(args)  # before the data load: a wrong flag costs nothing
+    check_flags_before_data(args)  # before the data load: a wrong flag costs nothing
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         raise FlagError(f"--device {args.device}: no CUDA device is available here")
@@ -386,16 +417,22 @@ def run(args, argv=None):
     if rank == 0:
         with atomic_write(run_dir / "history.json", "w") as f:
             json.dump(history.__dict__, f, indent=1)
+        if not (run_dir / "best.pt").exists():  # e.g. --max-hours 0 on a new run: no epoch yet
+            raise FlagError(
+                f"{run_dir} has no trained epoch yet (best.pt is missing): nothing to write; "
+                f"run the command with --max-hours above 0"
+            )
         load_checkpoint(run_dir / "best.pt", model)
-        errors = evaluate(model, ds, test, forces=ds.forces is not None)
+        # --test-fraction 0 holds nothing out: the run then has no test errors to report
+        errors = evaluate(model, ds, test, forces=ds.forces is not None) if len(test) else {}
         result = dict(
             data=args.data,
             architecture=args.model,
             n_train=len(train),
             n_val=len(val),
             n_test=len(test),
-            test_energy_mae=errors["energy_mae"],
-            test_energy_mae_per_atom=errors["energy_mae_per_atom"],
+            test_energy_mae=errors.get("energy_mae"),
+            test_energy_mae_per_atom=errors.get("energy_mae_per_atom"),
             test_force_mae=errors.get("force_mae"),
             epochs=trainer.epoch,
             finished=trainer.finished,
@@ -453,11 +490,18 @@ def ship(run_dir, path, note=None) -> dict:
             f"{source} is missing: run the training command again "
             f"(--max-hours 0 writes it from best.pt)"
         )
+    path = Path(path)
+    if path.exists():  # a model shipped before may be replaced; any other file is kept
+        try:
+            load(path)
+        except Exception:
+            raise FileExistsError(
+                f"{path} exists and is not a minischnet model: ship does not overwrite it"
+            ) from None
     model = load(source)
     info = {k: v for k, v in model.info.items() if k not in ("kind", "dtype", "hyperparameters")}
     if note:
         info["note"] = note
-    path = Path(path)
     save(model, path, **info)
     description = dict(load(path).info)
     split = description.get("split")
