@@ -30,6 +30,8 @@ __all__ = ["check_structure", "complete_cell", "neighbor_pairs", "brute_force_pa
 #: Two atoms closer than this (Å) are "at the same position": distances and their gradients
 #: are undefined there, so we refuse them rather than return NaN forces.
 MIN_DISTANCE = 1e-6
+#: pair lists beyond this many pairs (about 5 GB with their shifts) are refused, not attempted
+MAX_PAIRS = 1e8
 
 #: Below this many atoms a molecule's pairs come from brute force, which is faster there than
 #: setting up cell lists (measured: 60 against 72 µs at 18 atoms, 97 against 94 µs at 29): QM9's
@@ -125,6 +127,7 @@ def neighbor_pairs(R, cutoff, cell=None, pbc=None):
     if not pbc.any() and len(R) < SMALL_MOLECULE:
         return brute_force_pairs(R, cutoff)  # the same pairs, in the same order, but faster
     box = np.zeros((3, 3)) if cell is None else np.asarray(cell, dtype=np.float64)
+    _refuse_too_many_pairs(len(R), cutoff, box, pbc)
     calculator = vesin.NeighborList(cutoff=float(cutoff), full_list=True)
     i, j, S, d = calculator.compute(R, box, pbc, quantities="ijSd")
     # the order vesin finds pairs in is its own: sort, so that sums over pairs are reproducible
@@ -137,6 +140,29 @@ def neighbor_pairs(R, cutoff, cell=None, pbc=None):
     idx_i, idx_j, S, d = idx_i[inside], idx_j[inside], S[inside], d[inside]
     _refuse_coincident(idx_i, idx_j, d)
     return idx_i, idx_j, S
+
+
+def _refuse_too_many_pairs(n_atoms, cutoff, cell, pbc) -> None:
+    """ValueError before a pair list that would not fit in memory is built: periodic images
+    packed within the cutoff, e.g. a cell given in nm or Bohr where Å were meant.
+
+    The estimate is n^2 times the periodic images within the cutoff per unit of the cell: the
+    sphere's volume over the cell's (3 periodic directions), the disc's area over the cell's
+    face (2) or the cutoff's diameter over the lattice vector (1).
+    """
+    periodic = np.asarray(cell)[pbc]
+    if len(periodic) == 0:
+        return
+    measure = np.sqrt(np.linalg.det(periodic @ periodic.T))  # volume, area or length
+    reach = {1: 2 * cutoff, 2: np.pi * cutoff**2, 3: 4 / 3 * np.pi * cutoff**3}[len(periodic)]
+    estimate = float(n_atoms) ** 2 * reach / measure
+    if estimate > MAX_PAIRS:
+        raise ValueError(
+            f"about {estimate:.2g} pairs lie within the cutoff of {cutoff:g} Å: "
+            f"{n_atoms} atom{'s' * (n_atoms != 1)} in a cell of {measure:.3g} Å^{len(periodic)} "
+            f"(periodic "
+            f"directions {np.nonzero(pbc)[0].tolist()}); are the cell and the positions in Å?"
+        )
 
 
 def _refuse_coincident(idx_i, idx_j, d):

@@ -115,3 +115,31 @@ def test_mixed_boundary_conditions_as_ase_defines_them(build):
     assert not atoms.pbc.all() and np.linalg.matrix_rank(atoms.cell.array) < 3
     check_structure(atoms.numbers, atoms.positions, atoms.cell.array, atoms.pbc)  # accepted
     assert check_against_ase(atoms, 5.0) > 100
+
+
+@pytest.mark.parametrize(
+    "cell, pbc, measure",
+    [
+        (np.eye(3) * 1e-3, True, r"1e-09 Å\^3"),  # a cell in µm read as Å, say
+        ([[1e-4, 0, 0], [0, 1e-4, 0], [0, 0, 0]], [True, True, False], r"1e-08 Å\^2"),
+    ],
+)
+def test_a_cell_far_too_small_is_refused_before_the_pairs_are_built(cell, pbc, measure):
+    """Images packed within the cutoff would take hours and all the memory: the estimate (n^2
+    images per sphere, disc or segment of the cell) refuses them at once, naming the cell."""
+    with pytest.raises(ValueError, match=r"about .* pairs lie within the cutoff of 5 Å: 1 atom "):
+        neighbor_pairs(
+            np.zeros((1, 3)), 5.0, np.asarray(cell, dtype=float), np.broadcast_to(pbc, 3)
+        )
+    with pytest.raises(ValueError, match=measure):
+        neighbor_pairs(
+            np.zeros((1, 3)), 5.0, np.asarray(cell, dtype=float), np.broadcast_to(pbc, 3)
+        )
+
+
+def test_the_estimate_lets_large_crystals_through():
+    """8,000 silicon atoms, 28 neighbours each within 5 Å (shells of 4, 12 and 12 at 2.35, 3.84
+    and 4.50 Å): far below the limit, built as usual."""
+    si = bulk("Si", cubic=True).repeat(10)
+    i, _, _ = neighbor_pairs(si.positions, 5.0, si.cell.array, si.pbc)
+    assert len(i) == 8000 * 28
