@@ -191,6 +191,37 @@ def test_radial_basis_and_read_out_defaults_in_closed_form(kind):
         cls(4, 1, 1, 3.0)
 
 
+@pytest.mark.parametrize("cls", [minischnet.SchNet, minischnet.DTNN])
+@pytest.mark.parametrize(
+    "sizes, message",
+    [
+        (dict(n_features=1), "n_features must be a whole number >= 2, got 1"),
+        (dict(n_features=16.5), "n_features must be a whole number"),
+        (dict(n_interactions=-1), "n_interactions must be a whole number >= 0, got -1"),
+        (dict(cutoff=float("nan")), "cutoff must be a positive number of Å, got nan"),
+        (dict(cutoff=-5.0), "cutoff must be a positive number of Å, got -5.0"),
+        (dict(max_z=0), "max_z must be an atomic number 1-118, got 0"),
+    ],
+)
+def test_model_sizes_that_mean_nothing_are_refused(cls, sizes, message):
+    """A one-feature read-out (F -> F/2 = 0 -> 1) is a constant; a NaN cutoff makes every energy
+    NaN: refused when the model is built, by name."""
+    with pytest.raises(ValueError, match=message):
+        cls(**sizes)
+
+
+def test_a_model_given_atoms_says_what_it_takes():
+    from ase.build import molecule
+
+    model = minischnet.SchNet(n_features=8, n_interactions=1, n_rbf=5, cutoff=3.0, max_z=9)
+    water = molecule("H2O")
+    for call in (model, model.atom_energies, model.energy_and_forces):
+        with pytest.raises(TypeError, match=r"takes a Batch, not Atoms: minischnet.collate"):
+            call(water)
+    batch = minischnet.collate([water], model.cutoff)  # what it takes
+    assert model(batch).shape == (1,)
+
+
 def test_dtnn_factor_space_travels_with_the_weights(rng):
     """A DTNN whose factor space (5) differs from its features (8) is rebuilt as such."""
     params = reference.init_dtnn(8, 2, 6, CUTOFF, max_z=9, seed=3, n_factors=5)

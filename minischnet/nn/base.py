@@ -30,6 +30,18 @@ def _element_names(numbers) -> str:
     return ", ".join(f"{chemical_symbols[z]} ({z})" for z in numbers)
 
 
+def _on_device(model, batch):
+    """``batch`` in the model's device and dtype; a TypeError that says what to pass instead of
+    an ase.Atoms or a list of them."""
+    if not hasattr(batch, "idx_i"):
+        raise TypeError(
+            f"a model takes a Batch, not {type(batch).__name__}: "
+            f"minischnet.collate([atoms], model.cutoff) makes one "
+            f"(and minischnet.Calculator(model) is the ASE calculator)"
+        )
+    return batch.to(model.device, model.dtype)
+
+
 def _check_interactions(n_interactions) -> None:
     """T, the number of refinement steps (1): 0 (atoms counted by their embedding alone) or more."""
     if (
@@ -119,7 +131,7 @@ class AtomisticModel(nn.Module):
         Without ``R`` the batch is first moved to this model's device and dtype.
         """
         if R is None:
-            batch = batch.to(self.device, self.dtype)
+            batch = _on_device(self, batch)
             R = batch.R
         r_ij = pair_vectors(
             R, batch.idx_i, batch.idx_j, batch.offsets
@@ -133,7 +145,7 @@ class AtomisticModel(nn.Module):
         """Energies (n_structures,) in eV; ``R`` overrides batch.R (to differentiate with respect
         to it)."""
         if R is None:
-            batch = batch.to(self.device, self.dtype)
+            batch = _on_device(self, batch)
             self.check(batch)
         e_atom = self.atom_energies(batch, R)  # (n_atoms,)
         E = torch.zeros(batch.n_structures, dtype=e_atom.dtype, device=e_atom.device)
@@ -173,7 +185,7 @@ class AtomisticModel(nn.Module):
         Computed in this model's dtype, on its device. In training mode the forces keep their
         graph (create_graph), so that a loss on them (eq. 6) can be backpropagated.
         """
-        batch = batch.to(self.device, self.dtype)
+        batch = _on_device(self, batch)
         self.check(batch)
         with torch.enable_grad():
             R = batch.R.detach().requires_grad_(True)
