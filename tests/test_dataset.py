@@ -188,3 +188,11 @@ def test_a_missing_file_or_a_folder(tmp_path):
 def test_the_good_file_still_reads(three_frames):
     ds = AtomsDataset.read(three_frames[0], require_energy=True)
     assert len(ds) == 3 and ds.forces.shape == (15, 3)
+
+
+def test_subset_counts_negative_indices_from_the_end_and_names_one_out_of_range():
+    ds = AtomsDataset.from_atoms(labelled([molecule(m) for m in ("H2O", "NH3", "CH4")]))
+    assert [a.get_chemical_formula() for a in ds.subset([-1, 0])] == ["CH4", "H2O"]
+    assert ds[[-1]][0].get_chemical_formula() == "CH4"
+    with pytest.raises(IndexError, match="structure 3 out of range for 3 structures"):
+        ds.subset([0, 3])

@@ -94,7 +94,12 @@ class AtomsDataset:
         return atoms
 
     def subset(self, indices) -> "AtomsDataset":
-        indices = np.asarray(indices, dtype=np.int64)
+        """The structures at ``indices`` (negative ones count from the end), as a new data set."""
+        indices = np.asarray(indices, dtype=np.int64).reshape(-1)
+        outside = indices[(indices < -len(self)) | (indices >= len(self))]
+        if len(outside):
+            raise IndexError(f"structure {outside[0]} out of range for {len(self)} structures")
+        indices = indices % max(len(self), 1)
         counts = self.start[indices + 1] - self.start[indices]
         rows = _ranges(self.start[indices], counts)
         return AtomsDataset(
