@@ -31,13 +31,18 @@ from .nn.layers import pair_vectors
 from .nn.registry import hyperparameters
 
 
+def _whole(value) -> bool:
+    """An int (or NumPy integer), not a bool and not a float."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
 def _z(element) -> int:
     """Atomic number of ``element``, given as a symbol ("H") or a number (1)."""
     if isinstance(element, str):
-        if element not in atomic_numbers:
+        if not 1 <= atomic_numbers.get(element, 0) <= 118:  # ASE's dummy "X" is 0
             raise ValueError(f"{element!r} is not an element symbol (e.g. 'H', 'C', 'O')")
         return atomic_numbers[element]
-    if isinstance(element, (bool, float)) or int(element) != element or not 1 <= element <= 118:
+    if not _whole(element) or not 1 <= element <= 118:
         raise ValueError(f"an element is a symbol or an atomic number 1-118, got {element!r}")
     return int(element)
 
@@ -125,11 +130,7 @@ def probe_surface(atoms, distance: float = 1.8, points_per_atom: int = 400) -> n
         raise ValueError("probe_surface needs at least one atom")
     if not (np.isfinite(distance) and distance > 0):
         raise ValueError(f"distance must be a positive number of Å, got {distance}")
-    if (
-        isinstance(points_per_atom, bool)
-        or int(points_per_atom) != points_per_atom
-        or (points_per_atom < 1)
-    ):
+    if not _whole(points_per_atom) or points_per_atom < 1:
         raise ValueError(f"points_per_atom must be a whole number >= 1, got {points_per_atom!r}")
     k = np.arange(points_per_atom) + 0.5
     polar = np.arccos(1 - 2 * k / points_per_atom)

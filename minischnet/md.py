@@ -373,7 +373,7 @@ class RingPolymerMD:
         """Integrate ``steps`` steps; every ``record_every`` steps record positions and
         observables."""
         for name, value, low in (("steps", steps, 0), ("record_every", record_every, 1)):
-            if isinstance(value, bool) or int(value) != value or value < low:
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
                 raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}")
         frames = steps // record_every
         out = {

@@ -127,7 +127,7 @@ def neighbor_pairs(R, cutoff, cell=None, pbc=None):
     if not pbc.any() and len(R) < SMALL_MOLECULE:
         return brute_force_pairs(R, cutoff)  # the same pairs, in the same order, but faster
     box = np.zeros((3, 3)) if cell is None else np.asarray(cell, dtype=np.float64)
-    _refuse_too_many_pairs(len(R), cutoff, box, pbc)
+    _refuse_too_many_pairs(R, cutoff, box, pbc)
     calculator = vesin.NeighborList(cutoff=float(cutoff), full_list=True)
     i, j, S, d = calculator.compute(R, box, pbc, quantities="ijSd")
     # the order vesin finds pairs in is its own: sort, so that sums over pairs are reproducible
@@ -142,26 +142,26 @@ def neighbor_pairs(R, cutoff, cell=None, pbc=None):
     return idx_i, idx_j, S
 
 
-def _refuse_too_many_pairs(n_atoms, cutoff, cell, pbc) -> None:
+def _refuse_too_many_pairs(R, cutoff, cell, pbc) -> None:
     """ValueError before a pair list that would not fit in memory is built: periodic images
     packed within the cutoff, e.g. a cell given in nm or Bohr where Å were meant.
 
-    The estimate is n^2 times the periodic images within the cutoff per unit of the cell: the
-    sphere's volume over the cell's (3 periodic directions), the disc's area over the cell's
-    face (2) or the cutoff's diameter over the lattice vector (1).
+    The estimate: n^2 times the cutoff sphere's volume over the volume the atoms fill, which is
+    the periodic cell's volume, area or length times the atoms' extent (at least the sphere's
+    diameter) along each non-periodic direction. It is about 1.5 times the true count or less.
     """
-    periodic = np.asarray(cell)[pbc]
-    if len(periodic) == 0:
+    if not pbc.any():
         return
+    n, periodic = len(R), np.asarray(cell)[pbc]
     measure = np.sqrt(np.linalg.det(periodic @ periodic.T))  # volume, area or length
-    reach = {1: 2 * cutoff, 2: np.pi * cutoff**2, 3: 4 / 3 * np.pi * cutoff**3}[len(periodic)]
-    estimate = float(n_atoms) ** 2 * reach / measure
+    for direction in complete_cell(cell, pbc)[~pbc]:  # unit vectors normal to the periodic ones
+        measure *= max(np.ptp(R @ direction), 2 * cutoff)
+    estimate = float(n) ** 2 * (4 / 3 * np.pi * cutoff**3) / measure
     if estimate > MAX_PAIRS:
         raise ValueError(
             f"about {estimate:.2g} pairs lie within the cutoff of {cutoff:g} Å: "
-            f"{n_atoms} atom{'s' * (n_atoms != 1)} in a cell of {measure:.3g} Å^{len(periodic)} "
-            f"(periodic "
-            f"directions {np.nonzero(pbc)[0].tolist()}); are the cell and the positions in Å?"
+            f"{n} atom{'s' * (n != 1)} in {measure:.3g} Å^3 (periodic directions "
+            f"{np.nonzero(pbc)[0].tolist()}); are the cell and the positions in Å?"
         )
 
 

@@ -328,6 +328,9 @@ def test_a_run_is_resumed_only_with_the_flags_that_chose_its_structures(
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert "was trained with --seed 0, not 5" in error, error
     assert (run_dir / "result.json").read_text() == before
+    # the same file by another path is the same data: resumed (here: nothing left to train)
+    relative = os.path.relpath(file_of_51)
+    main(["train", "--data", relative, "--run-dir", str(run_dir), *tiny])
     # a file in the way of --run-dir is named, and kept
     blocker = tmp_path / "notes.txt"
     blocker.write_text("mine")
@@ -339,6 +342,16 @@ def test_a_run_is_resumed_only_with_the_flags_that_chose_its_structures(
         main(["ship", str(run_dir), str(blocker)])
     assert exit_.value.code == 2 and "not a minischnet model" in capsys.readouterr().err
     assert blocker.read_text() == "mine"
+    # nor the description's place beside it, nor a model named .json (its description would
+    # overwrite it)
+    notes = tmp_path / "model.json"
+    notes.write_text('{"mine": 1}')
+    for target in (tmp_path / "model.pt", notes):
+        with pytest.raises(SystemExit):
+            main(["ship", str(run_dir), str(target)])
+    assert notes.read_text() == '{"mine": 1}' and not (tmp_path / "model.pt").exists()
+    main(["ship", str(run_dir), str(tmp_path / "shipped.pt")])
+    main(["ship", str(run_dir), str(tmp_path / "shipped.pt")])  # a model shipped again: fine
 
 
 def test_test_fraction_0_trains_on_everything_and_reports_no_test_error(file_of_51, tmp_path):

@@ -214,6 +214,7 @@ def test_lowest_nearest_names_the_atoms_beside_the_lowest_points():
         (lambda m, a: local_potential(m, a, [[0, 0, np.nan]]), "NaN or infinite"),
         (lambda m, a: local_potential(m, a, [[0, 0, 3.0]], probe="Xx"), "not an element symbol"),
         (lambda m, a: local_potential(m, a, [[0, 0, 3.0]], probe=1.5), "atomic number 1-118"),
+        (lambda m, a: local_potential(m, a, [[0, 0, 3.0]], probe="X"), "not an element symbol"),
     ],
 )
 def test_probes_refuse_what_has_no_meaning(call, message):

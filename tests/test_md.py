@@ -205,9 +205,7 @@ def test_a_run_that_blows_up_stops_at_its_last_good_step():
 
     model = minischnet.load("c20_schnet")
     model.tabulate_filters()
-    md = RingPolymerMD(
-        c20_minimum(), minischnet.Calculator(model), 8, 300.0, 50.0, max_step_A=None
-    )  # the drift check alone
+    md = RingPolymerMD(c20_minimum(), minischnet.Calculator(model), 8, 300.0, 50.0)
     with pytest.raises(DynamicsBlewUp, match=r"drifted by .* eV per atom.*50 fs too large"):
         md.run(10, quiet=True)
     assert 0 <= md.step_count < 10
@@ -263,6 +261,8 @@ def test_run_and_load_state_name_what_is_wrong():
         md.run(2, record_every=0)
     with pytest.raises(ValueError, match="steps must be a whole number >= 0, got -1"):
         md.run(-1)
+    with pytest.raises(ValueError, match="steps must be a whole number >= 0, got 1000.0"):
+        md.run(1e3)
     other = RingPolymerMD(oscillators(2), Harmonic(0.01), 4, 300.0, 1.0)
     with pytest.raises(ValueError, match=r"shape \(4, 2, 3\).*another number of beads"):
         md.load_state(other.state())

@@ -120,8 +120,9 @@ def test_mixed_boundary_conditions_as_ase_defines_them(build):
 @pytest.mark.parametrize(
     "cell, pbc, measure",
     [
-        (np.eye(3) * 1e-3, True, r"1e-09 Å\^3"),  # a cell in µm read as Å, say
-        ([[1e-4, 0, 0], [0, 1e-4, 0], [0, 0, 0]], [True, True, False], r"1e-08 Å\^2"),
+        (np.eye(3) * 1e-3, True, r"in 1e-09 Å\^3"),  # a cell in µm read as Å, say
+        # a slab: 1e-8 Å^2 times the sphere's diameter, 10 Å, across it
+        ([[1e-4, 0, 0], [0, 1e-4, 0], [0, 0, 0]], [True, True, False], r"in 1e-07 Å\^3"),
     ],
 )
 def test_a_cell_far_too_small_is_refused_before_the_pairs_are_built(cell, pbc, measure):
@@ -135,6 +136,16 @@ def test_a_cell_far_too_small_is_refused_before_the_pairs_are_built(cell, pbc, m
         neighbor_pairs(
             np.zeros((1, 3)), 5.0, np.asarray(cell, dtype=float), np.broadcast_to(pbc, 3)
         )
+
+
+def test_the_estimate_lets_a_nanowire_through():
+    """A copper wire 130 Å across, periodic along its axis: 12,204 atoms and about 500,000
+    pairs, counted by the atoms' extent across the wire, not as if all were within the cutoff."""
+    copper = bulk("Cu", cubic=True).repeat((36, 36, 3))
+    axis = copper.positions[:, :2].mean(axis=0)
+    wire = copper[np.linalg.norm(copper.positions[:, :2] - axis, axis=1) < 65]
+    i, _, _ = neighbor_pairs(wire.positions, 5.0, wire.cell.array, [False, False, True])
+    assert len(wire) == 12204 and len(i) == 497700
 
 
 def test_the_estimate_lets_large_crystals_through():

@@ -30,6 +30,11 @@ def _element_names(numbers) -> str:
     return ", ".join(f"{chemical_symbols[z]} ({z})" for z in numbers)
 
 
+def _whole(value) -> bool:
+    """An int (or NumPy integer), not a bool and not a float such as 64.0: a layer size."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
 def _on_device(model, batch):
     """``batch`` in the model's device and dtype; a TypeError that says what to pass instead of
     an ase.Atoms or a list of them."""
@@ -44,11 +49,7 @@ def _on_device(model, batch):
 
 def _check_interactions(n_interactions) -> None:
     """T, the number of refinement steps (1): 0 (atoms counted by their embedding alone) or more."""
-    if (
-        isinstance(n_interactions, bool)
-        or int(n_interactions) != n_interactions
-        or (n_interactions < 0)
-    ):
+    if not _whole(n_interactions) or n_interactions < 0:
         raise ValueError(f"n_interactions must be a whole number >= 0, got {n_interactions!r}")
 
 
@@ -62,9 +63,9 @@ class AtomisticModel(nn.Module):
         super().__init__()
         for name, value, low in (("n_features", n_features, 2), ("n_rbf", n_rbf, 2)):
             # 2 features at least: the read-out halves them (F -> F/2 -> 1)
-            if isinstance(value, bool) or int(value) != value or value < low:
+            if not _whole(value) or value < low:
                 raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}")
-        if isinstance(max_z, bool) or int(max_z) != max_z or not 1 <= max_z <= 118:
+        if not _whole(max_z) or not 1 <= max_z <= 118:
             raise ValueError(f"max_z must be an atomic number 1-118, got {max_z!r}")
         if not (np.isfinite(cutoff) and cutoff > 0):
             raise ValueError(f"cutoff must be a positive number of Å, got {cutoff}")

@@ -292,6 +292,13 @@ def _device(text: str) -> str:
     return text
 
 
+def _same_flag(flag: str, was, now) -> bool:
+    """Whether a recorded flag value and this call's are the same (a data file by its path)."""
+    if flag == "data" and was not in ("qm9", "c20", "materials"):
+        return Path(str(was)).resolve() == Path(str(now)).resolve()
+    return was == now
+
+
 def check_flags_before_data(args) -> None:
     """FlagError for flags that do not apply to the chosen model or data, or that contradict the
     run being resumed in --run-dir, before any data load."""
@@ -307,8 +314,11 @@ def check_flags_before_data(args) -> None:
         # the flags that choose the training and test structures: another value would test the
         # resumed model on structures it was trained on
         was = json.loads(recorded.read_text()).get("hyperparameters", {})
-        for flag in ("data", "model", "seed", "draw_seed", "n_train", "test_fraction"):
-            if flag in was and was[flag] != getattr(args, flag):
+        flags = ["data", "model", "seed", "draw_seed", "n_train"]
+        if args.data not in ("qm9", "c20"):  # their test sets are fixed; the others are drawn
+            flags.append("test_fraction")
+        for flag in flags:
+            if flag in was and not _same_flag(flag, was[flag], getattr(args, flag)):
                 raise FlagError(
                     f"{run_dir} was trained with --{flag.replace('_', '-')} {was[flag]}, not "
                     f"{getattr(args, flag)}: resume it with the same value, or use a new --run-dir"
@@ -417,11 +427,15 @@ def run(args, argv=None):
     if rank == 0:
         with atomic_write(run_dir / "history.json", "w") as f:
             json.dump(history.__dict__, f, indent=1)
-        if not (run_dir / "best.pt").exists():  # e.g. --max-hours 0 on a new run: no epoch yet
-            raise FlagError(
-                f"{run_dir} has no trained epoch yet (best.pt is missing): nothing to write; "
-                f"run the command with --max-hours above 0"
-            )
+    if distributed:  # rank 0 writes best.pt: every process looks for it after that
+        torch.distributed.barrier()
+    if not (run_dir / "best.pt").exists():
+        raise FlagError(
+            f"no epoch in {run_dir} improved on the validation score, so there is no best.pt to "
+            f"write a model from: the validation MAE was NaN or infinite at every epoch "
+            f"(history.json has it per epoch; a smaller --lr?)"
+        )
+    if rank == 0:
         load_checkpoint(run_dir / "best.pt", model)
         # --test-fraction 0 holds nothing out: the run then has no test errors to report
         errors = evaluate(model, ds, test, forces=ds.forces is not None) if len(test) else {}
@@ -477,6 +491,15 @@ def run(args, argv=None):
         torch.distributed.destroy_process_group()
 
 
+def _is_description(path: Path) -> bool:
+    """Whether ``path`` is a JSON description that ``ship`` wrote (and may write again)."""
+    try:
+        description = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return isinstance(description, dict) and {"architecture", "command"} <= description.keys()
+
+
 def ship(run_dir, path, note=None) -> dict:
     """Copy ``run_dir/model.pt`` (written when a run stops) to ``path``, plus ``path.json``
     describing it.
@@ -491,6 +514,14 @@ def ship(run_dir, path, note=None) -> dict:
             f"(--max-hours 0 writes it from best.pt)"
         )
     path = Path(path)
+    if path.suffix == ".json":
+        raise FileExistsError(f"{path}: the model's description goes to a .json beside it; "
+                              f"give the model another suffix, e.g. .pt")  # fmt: skip
+    sidecar = path.with_suffix(".json")
+    if sidecar.exists() and not _is_description(sidecar):
+        raise FileExistsError(
+            f"{sidecar} exists and is not a model description: ship does not overwrite it"
+        )
     if path.exists():  # a model shipped before may be replaced; any other file is kept
         try:
             load(path)
