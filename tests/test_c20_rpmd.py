@@ -10,7 +10,8 @@ from ase import units
 
 import minischnet
 from minischnet.md import block_error
-from minischnet.studies.c20_rpmd import main, same_potential, weights_hash
+from minischnet.nn.registry import weights_hash
+from minischnet.studies.c20_rpmd import main, same_potential
 
 RESULTS = Path(__file__).resolve().parents[1] / "data" / "results"
 

@@ -158,7 +158,7 @@ SHELLS = ROOT / "data" / "results" / "abb4_partition" / "shells.json"
 def test_shell_summary_and_figure_hold_the_studys_numbers():
     """Each summary line and each line of the figure comes from the shipped shells.json."""
     from minischnet.figures import model_label, shell_agreement_figure
-    from minischnet.studies.partition_study import shell_summary
+    from minischnet.results import shell_summary
 
     study = json.loads(SHELLS.read_text())
     shells = [r["shell_distance"] for r in study["references"]]

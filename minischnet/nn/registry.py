@@ -19,6 +19,7 @@ only (``plain`` checks it), and a file holding anything else is refused before i
 
 from __future__ import annotations
 
+import hashlib
 import pickle
 from pathlib import Path
 
@@ -165,3 +166,12 @@ def load(path, device=None):
 def save(model, path, **info) -> None:
     """Save ``model`` with any JSON-like ``info`` (training command, split, test errors...)."""
     save_checkpoint(path, model, **info)
+
+
+def weights_hash(model) -> str:
+    """A fingerprint of a model's weights (not of its file, whose description may be rewritten)."""
+    digest = hashlib.sha256()
+    for name, tensor in model.state_dict().items():
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:16]

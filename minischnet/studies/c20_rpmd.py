@@ -23,7 +23,6 @@ of ``--gfn2``: same start, same seeds, same length.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import platform
 import sys
@@ -34,19 +33,11 @@ import numpy as np
 
 from .._atomic import atomic_write
 from ..md import RingPolymerMD, block_error, bond_statistics, bonds, pair_distances
+from ..nn.registry import weights_hash
 from ..results import DISTANCE_BINS as BINS
 from ..results import densities
 
 SERIES = ("kinetic_cv", "potential", "radius_of_gyration", "bond_mean", "bond_std")
-
-
-def weights_hash(model) -> str:
-    """A fingerprint of a model's weights (not of its file, whose description may be rewritten)."""
-    digest = hashlib.sha256()
-    for name, tensor in model.state_dict().items():
-        digest.update(name.encode())
-        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    return digest.hexdigest()[:16]
 
 
 def same_potential(a: str, b: str) -> bool:

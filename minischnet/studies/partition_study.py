@@ -175,43 +175,6 @@ def reference_shell(
     return {**result, "energies": energies}
 
 
-def shell_summary(result: dict) -> list[dict]:
-    """One line per shell of a ``--shells`` study: where GFN2-xTB puts its lowest patch, how
-    many models agree, the models' rank correlations with GFN2-xTB (median, min, max over the
-    models; over all points and over the patch means), and how low the vacancy lies for
-    GFN2-xTB and for the models (``share_above``, median, min, max)."""
-
-    def spread(values):
-        return [float(np.median(values)), float(np.min(values)), float(np.max(values))]
-
-    lines = []
-    for reference in result["references"]:
-        d = reference["shell_distance"]
-        rows = [r for r in result["rows"] if r["shell_distance"] == d]
-        truth = min(reference["patch_means"], key=reference["patch_means"].get)
-        lines.append(
-            {
-                "shell_distance": d,
-                "gfn2_lowest_patch": truth,
-                "models": len(rows),
-                "models_with_that_lowest_patch": sum(r["lowest_patch"] == truth for r in rows),
-                # by element: the two oxygens (or the three hydrogens) count as one answer
-                "models_with_that_element_lowest": sum(
-                    r["lowest_patch"].rstrip("0123456789") == truth.rstrip("0123456789")
-                    for r in rows
-                ),
-                "models_lowest_patches": [r["lowest_patch"] for r in rows],
-                "spearman_points": spread([r["masked_vs_reference"]["spearman"] for r in rows]),
-                "spearman_patch_means": spread(
-                    [r["patch_means_vs_reference"]["spearman"] for r in rows]
-                ),
-                "gfn2_vacancy_share_above": reference["vacancy"]["share_above"],
-                "models_vacancy_share_above": spread([r["vacancy"]["share_above"] for r in rows]),
-            }
-        )
-    return lines
-
-
 def _option(command: str, flag: str, default: str) -> str:
     """The value of ``flag`` in a recorded training command (its default when absent)."""
     words = command.split()
