@@ -27,13 +27,9 @@ import torch
 from ase.data import atomic_numbers
 
 from .data.batch import collate
+from .nn.base import _whole
 from .nn.layers import pair_vectors
 from .nn.registry import hyperparameters
-
-
-def _whole(value) -> bool:
-    """An int (or NumPy integer), not a bool and not a float."""
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 def _z(element) -> int:

@@ -359,13 +359,7 @@ def build_model(args):
         filter_activation=not args.no_filter_activation,
         output_activation=args.output_activation,
     )
-    SchNet = MODEL_CLASSES["schnet"]
-    if args.model == "dtnn":
-        if variant != SchNet.VARIANT_DEFAULTS:
-            raise FlagError(
-                "the SchNet implementation choices (--rbf-width, --no-cosine-cutoff, ...) "
-                "do not apply to DTNN"
-            )
+    if args.model == "dtnn":  # SchNet-only flags were refused by check_flags_before_data
         model = MODEL_CLASSES["dtnn"](**common, n_factors=args.factors)
     else:
         model = MODEL_CLASSES[args.model](**common, **variant)
