@@ -111,6 +111,29 @@ def test_resume_with_a_new_learning_rate(tmp_path):
     assert trainer.fit().lr[-1] == 2e-4
 
 
+def test_resume_with_a_new_plateau_patience(tmp_path):
+    """--lr-patience on resume wins over the one saved in the scheduler's state: the same
+    learning rates and weights as changing the patience in place."""
+    ds = teacher_dataset(12)
+    config = TrainConfig(rho=0.5, lr=3e-2, batch_size=5, max_epochs=2, lr_patience=1000)
+    in_place = student()
+    trainer = Trainer(in_place, ds, np.arange(9), np.arange(9, 12), TrainConfig(**config.__dict__))
+    trainer.fit()
+    trainer.scheduler.patience = 0
+    trainer.config.max_epochs = 8
+    expected = trainer.fit().lr
+    assert min(expected) < config.lr  # the short plateau did halve the rate: the test can tell
+
+    Trainer(student(), ds, np.arange(9), np.arange(9, 12), config, tmp_path).fit()
+    later = TrainConfig(**{**config.__dict__, "lr_patience": 0, "max_epochs": 8})
+    resumed = student(seed=5)
+    trainer = Trainer(resumed, ds, np.arange(9), np.arange(9, 12), later, tmp_path)
+    assert trainer.scheduler.patience == 0
+    assert trainer.fit().lr == expected
+    for (name, a), b in zip(in_place.state_dict().items(), resumed.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0, msg=name)
+
+
 def test_resume_with_another_validation_score_rescores_best(tmp_path):
     """Scores measured on one validation set (or with one rho) mean nothing on another: on resume
     the best score becomes best.pt's score on the new set (recomputed independently here) and both

@@ -102,7 +102,8 @@ def add_train_arguments(t):
         "--lr-patience",
         type=_number(int, low=0),
         default=10,
-        help="epochs without improvement before lr is halved",
+        help="epochs without improvement before lr is halved (a new value on resume applies "
+        "from that epoch on)",
     )
     t.add_argument(
         "--early-stopping",

@@ -163,6 +163,13 @@ class Trainer:
         state = load_checkpoint(self.run_dir / "checkpoint.pt", self.model)
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
+        # The scheduler's state carries the patience and factor it was made with; the flags of
+        # this call win, so that a run can be resumed on a shorter or longer plateau.
+        for name, flag in (("patience", "lr_patience"), ("factor", "lr_factor")):
+            saved, wanted = getattr(self.scheduler, name), getattr(self.config, flag)
+            if saved != wanted:
+                setattr(self.scheduler, name, wanted)
+                print(f"resumed with {flag} {wanted} (was {saved})", flush=True)
         self.epoch, self.best_mae, self.epochs_since_best = (
             state["epoch"],
             state["best_mae"],
