@@ -232,9 +232,12 @@ def main(argv=None):
                 ),
             }
             rows.append(row)
+            # a checkpoint (best.pt) records no training set or test error, a model.pt does
+            mae = row["test_energy_mae"]
             print(
-                f"{path} ({distance} Å): N = {row['n_train']}, seed {row['seed']}, "
-                f"test MAE {row['test_energy_mae']:.4f} eV, "
+                f"{path} ({distance} Å): N = {row['n_train'] or 'not recorded'}, "
+                f"seed {row['seed']}, "
+                f"test MAE {'not recorded' if mae is None else format(mae, '.4f') + ' eV'}, "
                 f"H(O) - H(C) = {row['gap_O_minus_C']:+.3f} eV, "
                 f"H(N) - H(C) = {row['gap_N_minus_C']:+.3f} eV, "
                 f"lowest 3 % of the shell nearest to {row['lowest_3_percent_nearest']}, "
