@@ -29,8 +29,8 @@ from .interpret import bond_scan, discretized, group
 from .results import read_rows
 
 
-def _finish(fig, path):
-    fig.tight_layout()
+def _finish(fig, path, rect=(0, 0, 1, 1)):
+    fig.tight_layout(rect=rect)  # rect: the part of the figure the axes may fill
     if path is not None:
         fig.savefig(path, dpi=200)
     return fig
@@ -284,8 +284,12 @@ def scaling_figure(csv_path, quantum_chemistry=None, path=None):
 
 
 def model_label(row: dict) -> str:
-    """A study row's model in words: "N = 1,000, T = 3, seed 1"."""
-    return f"N = {row['n_train']:,}, T = {row['n_interactions']}, seed {row['seed']}"
+    """A study row's model in words: "N = 1,000, T = 3, seed 1, test MAE 0.176 eV" (the error
+    tells apart two models of the same N, T and seed trained with other schedules)."""
+    return (
+        f"N = {row['n_train']:,}, T = {row['n_interactions']}, seed {row['seed']}, "
+        f"test MAE {row['test_energy_mae']:.3f} eV"
+    )
 
 
 def shell_agreement_figure(study: dict, path=None):
@@ -294,7 +298,7 @@ def shell_agreement_figure(study: dict, path=None):
     N-H vacancy lies (share of the shell above it: 1 is the lowest spot) for GFN2-xTB (black)
     and each model. One line per model."""
     plt = _plt()
-    fig, (ax_r, ax_v) = plt.subplots(1, 2, figsize=(9, 3.6))
+    fig, (ax_r, ax_v) = plt.subplots(1, 2, figsize=(9, 4.8))
     shells = [r["shell_distance"] for r in study["references"]]
     for k, model in enumerate(dict.fromkeys(r["model"] for r in study["rows"])):
         rows = sorted(
@@ -313,9 +317,9 @@ def shell_agreement_figure(study: dict, path=None):
              ylabel="Spearman of patch means with GFN2-xTB")  # fmt: skip
     ax_v.set(xlabel="probe shell outside the atoms (Å)", ylim=(0, 1.02),
              ylabel="share of the shell above the vacancy")  # fmt: skip
-    ax_v.legend(fontsize=6, loc="lower left")
-    fig.tight_layout()
-    return _finish(fig, path)
+    # one legend for both panels, below them: inside a panel it would hide lines
+    fig.legend(*ax_v.get_legend_handles_labels(), loc="lower center", ncol=2, fontsize=7)
+    return _finish(fig, path, rect=(0, 0.24, 1, 1))
 
 
 def distance_figure(histograms: dict, path=None):
