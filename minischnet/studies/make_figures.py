@@ -9,7 +9,7 @@ Fig. 4  abb4_local_potential.png   H-probe potential around N-formylformamide (Q
         abb4_gfn2_insertion.png, abb4_gfn2_insertion_minus_H.png  their check by quantum chemistry:
                                    the GFN2-xTB energy of putting a hydrogen there (when tblite is
                                    installed)
-        abb4_shells.png            Fig. 4 against GFN2-xTB over probe shells and eight models
+        abb4_shells.png            Fig. 4 against GFN2-xTB over probe shells and nine models
                                    (from data/results/abb4_partition/shells.json)
 Fig. 5  abb5_embeddings_qm9.png    element embeddings of the QM9 model;
                                    abb5_embeddings_materials.png of the crystal model (when

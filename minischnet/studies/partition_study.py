@@ -5,9 +5,10 @@
 
 The thesis summary's Fig. 4 puts the lowest hydrogen-probe potential of N-formylformamide beside
 the oxygens; our models disagree with each other: most put it beside the nitrogen and the N–H
-hydrogen, the one trained on all 110,000 molecules puts its lowest patches at the oxygens. A probe's
-potential is one more atom-wise term of eq. (3), so where it is low depends on how the model splits
-real molecules (``interpret.energy_by_partner``), which training alone decides. For each model this
+hydrogen, the two trained on all 110,000 molecules put their lowest patches at the oxygens (and
+disagree on the N–H vacancy). A probe's potential is one more atom-wise term of eq. (3), so where
+it is low depends on how the model splits real molecules (``interpret.energy_by_partner``), which
+training alone decides. For each model this
 records, on the first ``--molecules`` QM9 test molecules, the mean atom-wise energy of hydrogens
 bonded to C, N and O, the gaps H(O) − H(C) and H(N) − H(C); on the probe shell (1.2 Å) around
 N-formylformamide, which atoms its lowest 3 % are nearest to (the tail) and the mean potential on
