@@ -286,9 +286,9 @@ def scaling_figure(csv_path, quantum_chemistry=None, path=None):
 def model_label(row: dict) -> str:
     """A study row's model in words: "N = 1,000, T = 3, seed 1, test MAE 0.176 eV" (the error
     tells apart two models of the same N, T and seed trained with other schedules)."""
-    return (
-        f"N = {row['n_train']:,}, T = {row['n_interactions']}, seed {row['seed']}, "
-        f"test MAE {row['test_energy_mae']:.3f} eV"
+    mae = row["test_energy_mae"]  # None for a checkpoint (best.pt), which records none
+    return f"N = {row['n_train']:,}, T = {row['n_interactions']}, seed {row['seed']}" + (
+        "" if mae is None else f", test MAE {mae:.3f} eV"
     )
 
 

@@ -3,19 +3,18 @@
     python -m minischnet.studies.partition_study --out data/results/abb4_partition/partition.json
         MODEL.pt ...
 
-The thesis summary's Fig. 4 puts the lowest hydrogen-probe potential of N-formylformamide beside
-the oxygens; our models disagree with each other: most put it beside the nitrogen and the N–H
-hydrogen, the two trained on all 110,000 molecules put their lowest patches at the oxygens (and
-disagree on the N–H vacancy). A probe's potential is one more atom-wise term of eq. (3), so where
-it is low depends on how the model splits real molecules (``interpret.energy_by_partner``), which
-training alone decides. For each model this
-records, on the first ``--molecules`` QM9 test molecules, the mean atom-wise energy of hydrogens
-bonded to C, N and O, the gaps H(O) − H(C) and H(N) − H(C); on the probe shell (1.2 Å) around
-N-formylformamide, which atoms its lowest 3 % are nearest to (the tail) and the mean potential on
-each atom's patch of the shell (the whole picture: ``interpret.mean_by_nearest``); and, with the N–H
-hydrogen removed, how low the potential lies at its vacancy (``interpret.rank_at``). Rows for
-several training-set sizes and seeds show whether the split is a property of the architecture and
-data or an accident of one run.
+The thesis summary's Fig. 4 puts the lowest hydrogen-probe potential of N-formylformamide beside the
+oxygens; our models disagree with each other: most put it beside the nitrogen and the N–H hydrogen,
+the two trained on all 110,000 molecules put their lowest patches at the oxygens (and disagree on
+the N–H vacancy). A probe's potential is one more atom-wise term of eq. (3), so where it is low
+depends on how the model splits real molecules (``interpret.energy_by_partner``), which training
+alone decides. For each model this records, on the first ``--molecules`` QM9 test molecules, the
+mean atom-wise energy of hydrogens bonded to C, N and O, the gaps H(O) − H(C) and H(N) − H(C); on
+the probe shell (1.2 Å) around N-formylformamide, which atoms its lowest 3 % are nearest to (the
+tail) and the mean potential on each atom's patch of the shell (the whole picture:
+``interpret.mean_by_nearest``); and, with the N–H hydrogen removed, how low the potential lies at
+its vacancy (``interpret.rank_at``). Rows for several training-set sizes and seeds show whether the
+split is a property of the architecture and data or an accident of one run.
 
 The independent truth is quantum chemistry: GFN2-xTB (tblite) gives the energy of putting a hydrogen
 at each point of the same shell (``interpret.insertion_energy``; no masking, no relaxation), and it
