@@ -1,6 +1,9 @@
 """Loss (6): the reference against its definition and finite differences; torch against the
 reference."""
 
+import math
+
+import autograd.numpy as anp
 import numpy as np
 import pytest
 from ase import Atoms
@@ -82,6 +85,50 @@ def test_torch_loss_and_its_gradient_match_reference(model_kind, rng):
         np.testing.assert_allclose(
             g, g_ref[key], rtol=1e-10, atol=1e-12 * np.abs(g_ref[key]).max(), err_msg=key
         )
+
+
+def test_absolute_energy_error_and_its_gradient_match_reference(model_kind, rng):
+    """energy_error="absolute" (energies alone): the mean of |E - Ê| over the batch, and its
+    gradient d/dw that of the reference energy (1) through autograd."""
+    params = small_params(model_kind)
+    structures = labelled_structures(rng)
+    atoms = []
+    for s in structures:
+        a = Atoms(numbers=s["Z"], positions=s["R"])
+        a.calc = SinglePointCalculator(a, energy=s["energy"])
+        atoms.append(a)
+    _, energy, _ = MODELS[model_kind]
+
+    def mean_absolute_error(p):
+        errors = [anp.abs(s["energy"] - energy(p, s["Z"], s["R"])) for s in structures]
+        return sum(errors) / len(errors)
+
+    model = torch_model(model_kind, params).train()
+    batch = minischnet.collate(atoms, CUTOFF)
+    loss = energy_force_loss(model, batch, math.inf, "absolute")
+    loss.backward()
+    assert loss.item() == pytest.approx(mean_absolute_error(params), rel=1e-12)
+    squared = energy_force_loss(model, batch, math.inf).item()  # (6): another number
+    assert abs(squared - loss.item()) > 1e-3
+    g_ref = grad(mean_absolute_error)(params)
+    for name, p in model.named_parameters():
+        key = model._reference_name(name)
+        g = p.grad.numpy().T if model._torch_name(key)[1] else p.grad.numpy()
+        np.testing.assert_allclose(
+            g, g_ref[key], rtol=1e-10, atol=1e-12 * np.abs(g_ref[key]).max(), err_msg=key
+        )
+
+
+def test_absolute_energy_error_is_for_energies_alone(rng):
+    model = torch_model("schnet", small_params("schnet"))
+    Z, R = random_molecule(4, rng)
+    atoms = Atoms(numbers=Z, positions=R)
+    atoms.calc = SinglePointCalculator(atoms, energy=1.0, forces=np.zeros((4, 3)))
+    batch = minischnet.collate([atoms], CUTOFF)
+    with pytest.raises(ValueError, match=r"energies alone \(rho = inf\), not .* \(rho = 0.1\)"):
+        energy_force_loss(model, batch, 0.1, "absolute")
+    with pytest.raises(ValueError, match="energy_error must be one of .* not 'l1'"):
+        energy_force_loss(model, batch, math.inf, "l1")
 
 
 def test_loss_on_a_crystal_equals_the_reference(model_kind, rng):

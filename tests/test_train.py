@@ -111,6 +111,25 @@ def test_resume_with_a_new_learning_rate(tmp_path):
     assert trainer.fit().lr[-1] == 2e-4
 
 
+def test_resume_with_another_energy_error_is_refused(tmp_path):
+    """A run keeps one loss: resuming a squared-error run on the absolute error would mix two
+    recipes in one history, so it is an error that names the way out (--init-from)."""
+    ds = teacher_dataset(12)
+    config = TrainConfig(rho=math.inf, batch_size=5, max_epochs=1)
+    Trainer(student(), ds, np.arange(9), np.arange(9, 12), config, tmp_path).fit()
+    absolute = TrainConfig(**{**config.__dict__, "energy_error": "absolute", "max_epochs": 2})
+    with pytest.raises(ValueError, match="squared energy error .* not the absolute .* --init-from"):
+        Trainer(student(), ds, np.arange(9), np.arange(9, 12), absolute, tmp_path)
+    with pytest.raises(ValueError, match="absolute energy error is for training on energies"):
+        Trainer(student(), ds, np.arange(9), np.arange(9, 12), TrainConfig(energy_error="absolute"))
+    # a new run dir trains on it; one epoch lowers the mean absolute error it minimises
+    model = student()
+    before = evaluate(model, ds, np.arange(9))["energy_mae"]
+    fine = TrainConfig(rho=math.inf, lr=1e-3, batch_size=9, max_epochs=1, energy_error="absolute")
+    Trainer(model, ds, np.arange(9), np.arange(9, 12), fine, tmp_path / "abs").fit()
+    assert evaluate(model, ds, np.arange(9))["energy_mae"] < before
+
+
 def test_resume_with_a_new_plateau_patience(tmp_path):
     """--lr-patience on resume wins over the one saved in the scheduler's state: the same
     learning rates and weights as changing the patience in place."""

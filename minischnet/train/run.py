@@ -89,6 +89,13 @@ def add_train_arguments(t):
         help="weight of the energy term of loss (6), Å^-2; 'inf' trains on energies alone "
         "(None: 0.1 for data with forces, inf for data without)",
     )
+    t.add_argument(
+        "--energy-loss",
+        choices=["squared", "absolute"],
+        default="squared",
+        help="the energy term of the loss: squared as in (6), or the absolute error |E - Ê| that "
+        "the MAE measures (energies alone, --rho inf: e.g. to fine-tune a model with --init-from)",
+    )
     t.add_argument("--lr", type=POSITIVE, default=1e-3, help="Adam's learning rate at the start")
     t.add_argument("--batch-size", type=POSITIVE_INT, default=32, help="structures per step")
     t.add_argument(
@@ -300,6 +307,12 @@ def _same_flag(flag: str, was, now) -> bool:
     return was == now
 
 
+_ABSOLUTE_NEEDS_ENERGIES_ALONE = (
+    "--energy-loss absolute trains on energies alone and needs --rho inf, not {rho} (the force "
+    "term of loss (6) stays squared; its energy term does too)"
+)
+
+
 def check_flags_before_data(args) -> None:
     """FlagError for flags that do not apply to the chosen model or data, or that contradict the
     run being resumed in --run-dir, before any data load."""
@@ -324,6 +337,8 @@ def check_flags_before_data(args) -> None:
                     f"{run_dir} was trained with --{flag.replace('_', '-')} {was[flag]}, not "
                     f"{getattr(args, flag)}: resume it with the same value, or use a new --run-dir"
                 )
+    if args.energy_loss == "absolute" and args.rho is not None and not math.isinf(args.rho):
+        raise FlagError(_ABSOLUTE_NEEDS_ENERGIES_ALONE.format(rho=args.rho))
     schnet_only = [
         flag
         for flag, given in (
@@ -389,6 +404,8 @@ def run(args, argv=None):
     ds, train, val, test = dataset_and_split(args)
     if args.rho is None:  # loss (6) on energies and forces where the data have forces
         args.rho = DEFAULT_RHO if ds.forces is not None else math.inf
+        if args.energy_loss == "absolute" and not math.isinf(args.rho):  # data with forces
+            raise FlagError(_ABSOLUTE_NEEDS_ENERGIES_ALONE.format(rho=args.rho))
     model = build_model(args).to(device)
     run_dir = Path(args.run_dir)
     if args.init_from is not None and not (run_dir / "checkpoint.pt").exists():
@@ -411,6 +428,7 @@ def run(args, argv=None):
         max_seconds=args.max_hours * 3600,
         ema_decay=args.ema,
         atomref="keep" if args.init_from is not None else args.atomref,
+        energy_error=args.energy_loss,
     )
     command = "python -m minischnet " + " ".join(
         shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv)

@@ -28,7 +28,7 @@ import torch
 
 from .._progress import progress
 from ..nn.registry import load, load_checkpoint, save_checkpoint
-from .loss import energy_force_loss, loss_per_structure
+from .loss import check_energy_error, energy_force_loss, loss_per_structure
 from .standardize import apply_output_scale, fit_output_scale
 
 #: the energy weight of loss (6) that the shipped C20 model was trained with
@@ -54,6 +54,8 @@ class TrainConfig:
     ema_decay: float = (
         0.0  # 0: no moving average of the weights; e.g. 0.999 averages about 1000 steps
     )
+    # the energy term of the loss: "squared" as in (6), or "absolute" (energies alone only)
+    energy_error: str = "squared"
 
     @property
     def energy_only(self) -> bool:
@@ -84,6 +86,7 @@ class Trainer:
         distributed: bool = False,
     ):
         self.config = config or TrainConfig()
+        check_energy_error(self.config.energy_error, self.config.rho)
         if dataset.energy is None:
             raise ValueError(f"{dataset.name} has no energies: training needs them")
         if not self.config.energy_only and dataset.forces is None:
@@ -188,6 +191,15 @@ class Trainer:
                 f"{self.run_dir} was started with atomref={saved_atomref!r} "
                 f"(--atomref {saved_atomref}), "
                 f"not {self.config.atomref!r}: resume it the same way, or use a new run dir"
+            )
+        saved_error = saved_config.get("energy_error", "squared")
+        if saved_error != self.config.energy_error:
+            # the history would mix two losses: a warm restart (--init-from) in a new run dir
+            # keeps each run one recipe
+            raise ValueError(
+                f"{self.run_dir} was trained on the {saved_error} energy error "
+                f"(--energy-loss {saved_error}), not the {self.config.energy_error} one: resume it "
+                f"the same way, or start a new run dir from its model with --init-from"
             )
         started_with = saved_config.get("lr", self.config.lr)
         if self.config.lr != started_with:
@@ -317,7 +329,8 @@ class Trainer:
                     p.copy_(w)
 
     def loss(self, batch):
-        return energy_force_loss(self.model, batch, self.config.rho)  # eq. (6)
+        c = self.config
+        return energy_force_loss(self.model, batch, c.rho, c.energy_error)  # eq. (6)
 
     def fit(self) -> History:
         start = time.time()
