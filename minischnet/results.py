@@ -10,6 +10,7 @@ named by its path under results/ and found wherever minischnet is (a clone or an
     read_rows, write_csv                         the CSV tables of the learning curve and variants
     variants_summary                             mean and spread over seeds of each SchNet variant
     tuning_summary                               the small-N settings, chosen on validation
+    energy_loss_comparison                       squared against absolute error, seed by seed
     plus_minus                                   'value ± error', rounded to the error's digits
 """
 
@@ -142,6 +143,36 @@ def tuning_summary(path) -> dict:
             "common_seeds": common,
         }
     return summary
+
+
+def energy_loss_comparison(squared_csv, absolute_csv) -> list[dict]:
+    """The same points of the learning curve trained on the squared error (loss (6)) and on the
+    absolute error: one dict per (model, T, N) of ``absolute_csv`` with the test MAEs of the
+    seeds both CSVs hold (finished runs), seed by seed ("squared", "absolute", lists in the order
+    of "seeds"), and the change of the mean, ``change`` = mean(absolute) / mean(squared) - 1."""
+
+    def by_point(path):
+        out: dict = {}
+        for r in read_rows(path):
+            if r["finished"] == "True":
+                point = (r["model"], int(r["T"]), int(r["N"]))
+                out.setdefault(point, {})[int(r.get("seed") or 0)] = float(r["test_mae_eV"])
+        return out
+
+    squared, absolute = by_point(squared_csv), by_point(absolute_csv)
+    rows = []
+    for point in sorted(absolute):
+        seeds = sorted(set(absolute[point]) & set(squared.get(point, {})))
+        if not seeds:
+            continue
+        sq = [squared[point][s] for s in seeds]
+        ab = [absolute[point][s] for s in seeds]
+        model, T, N = point
+        change = float(np.mean(ab) / np.mean(sq) - 1)
+        rows.append(
+            dict(model=model, T=T, N=N, seeds=seeds, squared=sq, absolute=ab, change=change)
+        )
+    return rows
 
 
 def shell_summary(result: dict) -> list[dict]:

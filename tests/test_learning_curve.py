@@ -264,3 +264,71 @@ def test_a_point_trained_twice_gives_the_same_number():
             assert r["epochs"] == curve[name]["epochs"], name
             twice += 1
     assert twice >= 3
+
+
+def test_energy_loss_comparison_pairs_the_seeds_both_csvs_hold(tmp_path):
+    """Seed by seed, finished runs only; the change of the mean by hand."""
+    from minischnet.results import energy_loss_comparison, write_csv
+
+    def table(path, rows):
+        write_csv(path, FIELDS, [dict(dict.fromkeys(FIELDS, ""), **r) for r in rows])
+
+    point = dict(model="schnet", T=3, N=5000, finished="True")
+    table(tmp_path / "sq.csv", [dict(point, seed=s, test_mae_eV=v) for s, v in
+                                ((0, 0.07), (1, 0.06), (2, 0.08))])  # fmt: skip
+    table(tmp_path / "abs.csv", [dict(point, seed=0, test_mae_eV=0.063),
+                                 dict(point, seed=1, test_mae_eV=0.051),
+                                 dict(point, seed=2, test_mae_eV=0.01, finished="False"),
+                                 dict(point, seed=3, test_mae_eV=0.01)])  # fmt: skip
+    (row,) = energy_loss_comparison(tmp_path / "sq.csv", tmp_path / "abs.csv")
+    assert row["seeds"] == [0, 1]  # seed 2 unfinished, seed 3 without a squared twin
+    assert row["squared"] == [0.07, 0.06] and row["absolute"] == [0.063, 0.051]
+    assert row["change"] == pytest.approx(0.057 / 0.065 - 1, rel=1e-12)
+
+
+@pytest.mark.artifacts
+def test_the_absolute_error_runs_are_the_curves_runs_but_for_the_loss(monkeypatch):
+    """data/results/energy_loss: each run is what its row says, its command is the one the
+    study builds, and it differs from the learning curve's run of the same point and seed in
+    the loss alone (and the folder); SchNet's test MAE at N = 5,000 is lower on every seed."""
+    import shlex
+
+    from minischnet.results import energy_loss_comparison
+    from minischnet.studies import learning_curve as study
+
+    root = Path(__file__).parents[1] / "data" / "results"
+    out, curve = root / "energy_loss", recorded(root / "learning_curve" / "learning_curve.csv")
+    rows = recorded(out / "learning_curve.csv")
+    assert len(rows) == 3
+    built = []
+
+    def capture(options):
+        built.append(options)
+        raise StopIteration  # the command is built; nothing is trained here
+
+    monkeypatch.setattr(study, "train_in_process", capture)
+    for name, r in rows.items():
+        result = json.loads((out / "runs" / name / "result.json").read_text())
+        assert float(r["test_mae_eV"]) == round(result["test_energy_mae"], 5)
+        assert r["finished"] == "True" == str(result["finished"])
+        ours = shlex.split(r["command"])[3:]
+        theirs = shlex.split(curve[name]["command"])[3:]
+        assert ours[ours.index("--energy-loss") + 1] == "absolute"
+        drop = {"--run-dir", "--energy-loss", "--max-hours"}
+
+        def rest(words):
+            return [w for k, w in enumerate(words) if w not in drop and words[k - 1] not in drop]
+
+        assert rest(ours) == rest(theirs), name
+        argv = ["--out", str(out), "--models", r["model"], "--interactions", r["T"]]
+        argv += ["--sizes", r["N"], "--seeds", r["seed"], "--energy-loss", "absolute"]
+        monkeypatch.setattr(study, "recorded", lambda path: {})  # as if nothing had run yet
+        with pytest.raises(StopIteration):
+            study.main(argv)
+        k = ours.index("--run-dir") + 1  # the command names the folder from the repository root
+        assert built[-1] == ours[:k] + [str(root.parents[1] / ours[k])] + ours[k + 1 :]
+    (point,) = energy_loss_comparison(
+        root / "learning_curve" / "learning_curve.csv", out / "learning_curve.csv"
+    )
+    assert point["seeds"] == [0, 1, 2]
+    assert max(point["absolute"]) < min(point["squared"])  # what chapter 5 says
