@@ -184,23 +184,18 @@ class Trainer:
         )  # checkpoints from before val_loss
         self.history = History(**history)
         saved_config = state.get("config", {})
-        saved_atomref = saved_config.get("atomref", "fit")
-        if saved_atomref != self.config.atomref:
-            # the output scale is fitted once, at the start; a resumed run keeps the one it has
-            raise ValueError(
-                f"{self.run_dir} was started with atomref={saved_atomref!r} "
-                f"(--atomref {saved_atomref}), "
-                f"not {self.config.atomref!r}: resume it the same way, or use a new run dir"
-            )
-        saved_error = saved_config.get("energy_error", "squared")
-        if saved_error != self.config.energy_error:
-            # the history would mix two losses: a warm restart (--init-from) in a new run dir
-            # keeps each run one recipe
-            raise ValueError(
-                f"{self.run_dir} was trained on the {saved_error} energy error "
-                f"(--energy-loss {saved_error}), not the {self.config.energy_error} one: resume it "
-                f"the same way, or start a new run dir from its model with --init-from"
-            )
+        # settings fixed at the start: the output scale is fitted once, and one run keeps one loss
+        for key, default, flag, why in (
+            ("atomref", "fit", "--atomref", "its output scale was fitted at the start"),
+            ("energy_error", "squared", "--energy-loss", "its history would mix two losses"),
+        ):
+            saved, now = saved_config.get(key, default), getattr(self.config, key)
+            if saved != now:
+                raise ValueError(
+                    f"{self.run_dir} was started with {flag} {saved}, not {now} ({why}): resume "
+                    f"it the same way, or start a new run dir (--init-from its model goes on "
+                    f"from its weights)"
+                )
         started_with = saved_config.get("lr", self.config.lr)
         if self.config.lr != started_with:
             # A different --lr on resume is a manual decay (or raise): it applies from this epoch
