@@ -16,7 +16,7 @@ molecules of the training split) with initial weights from seed 0; seed s > 0 on
 random draw of N molecules (``--draw-seed s``) with initial weights and batch order from s.
 The validation and test molecules are the same for every seed.
 
-``--energy-loss absolute`` trains the same points on |E - Ê| instead of the squared error of
+``--energy-loss absolute`` trains the same points on ``|E - Ê|`` instead of the squared error of
 loss (6), into another --out (the runs of data/results/energy_loss, SchNet T = 3 at N = 5,000
 over three seeds, compared with the squared-error runs by ``results.energy_loss_comparison``):
 

@@ -3,7 +3,7 @@
 The trainer's training loss, its validation score and ``evaluate`` all call this one function.
 
 Trained on energies alone (``rho = inf``), the energy term may also be the absolute error
-|E - Ê| instead of the square: the quantity the test MAE reports. The square weighs the rare
+``|E - Ê|`` instead of the square: the quantity the test MAE reports. The square weighs the rare
 large errors most; the absolute error weighs every molecule alike, and a model fine-tuned on it
 reaches a lower MAE (at a higher RMSE). Loss (6) of the thesis is the square.
 """
@@ -19,7 +19,7 @@ ENERGY_ERRORS = ("squared", "absolute")
 
 
 def check_energy_error(energy_error: str, rho: float) -> None:
-    """A clear error for an energy term the loss does not know, or |E - Ê| beside forces."""
+    """A clear error for an energy term the loss does not know, or ``|E - Ê|`` beside forces."""
     if energy_error not in ENERGY_ERRORS:
         raise ValueError(f"energy_error must be one of {ENERGY_ERRORS}, not {energy_error!r}")
     if energy_error == "absolute" and not math.isinf(rho):
@@ -36,7 +36,7 @@ def loss_per_structure(
 
     ``E`` (n_structures,) and ``F`` (n_atoms, 3) are the model's predictions Ê and F̂ = -dÊ/dr;
     the batch holds the reference values. ``rho = math.inf`` means energies alone: (E - Ê)^2,
-    or |E - Ê| with ``energy_error="absolute"``, and ``F`` may then be None.
+    or ``|E - Ê|`` with ``energy_error="absolute"``, and ``F`` may then be None.
     """
     check_energy_error(energy_error, rho)
     if energy_error == "absolute":
