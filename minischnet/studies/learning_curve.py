@@ -30,6 +30,7 @@ import argparse
 from pathlib import Path
 
 from ..results import read_rows, write_csv
+from ..train.loss import ENERGY_ERRORS
 from ._runs import locked, qm9_energy_options, result_row, train_in_process
 
 FIELDS = [
@@ -100,7 +101,7 @@ def main(argv=None):
     parser.add_argument("--device", default="auto")
     parser.add_argument(
         "--energy-loss",
-        choices=["squared", "absolute"],
+        choices=ENERGY_ERRORS,
         default="squared",
         help="the energy term of the loss (train's --energy-loss); give absolute another --out",
     )

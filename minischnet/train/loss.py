@@ -4,8 +4,9 @@ The trainer's training loss, its validation score and ``evaluate`` all call this
 
 Trained on energies alone (``rho = inf``), the energy term may also be the absolute error
 ``|E - Ê|`` instead of the square: the quantity the test MAE reports. The square weighs the rare
-large errors most; the absolute error weighs every molecule alike, and a model fine-tuned on it
-reaches a lower MAE (at a higher RMSE). Loss (6) of the thesis is the square.
+large errors most; the absolute error weighs every molecule alike, and a model trained on it
+reaches a lower MAE, while its largest errors may grow (chapter 5). Loss (6) of the thesis is the
+square.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def energy_force_loss(model, batch, rho: float, energy_error: str = "squared") -
     through the force term too. ``rho = math.inf`` trains on energies alone (no forces computed),
     on their squared or (``energy_error="absolute"``) absolute errors.
     """
-    check_energy_error(energy_error, rho)
+    check_energy_error(energy_error, rho)  # before any forces are computed
     if batch.energy is None:
         raise ValueError("loss (6) needs reference energies in the batch")
     if not math.isinf(rho) and batch.forces is None:
@@ -65,4 +66,4 @@ def energy_force_loss(model, batch, rho: float, energy_error: str = "squared") -
     if math.isinf(rho):
         return loss_per_structure(batch, model(batch), None, rho, energy_error).mean()
     E, F = model.energy_and_forces(batch)
-    return loss_per_structure(batch, E, F, rho).mean()
+    return loss_per_structure(batch, E, F, rho, energy_error).mean()

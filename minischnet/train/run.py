@@ -21,6 +21,7 @@ from ase.data import chemical_symbols
 
 from .._atomic import atomic_write
 from ..nn.registry import MODEL_CLASSES, load, load_checkpoint, save
+from .loss import ENERGY_ERRORS
 from .trainer import DEFAULT_RHO, TrainConfig, Trainer, evaluate
 
 
@@ -91,7 +92,7 @@ def add_train_arguments(t):
     )
     t.add_argument(
         "--energy-loss",
-        choices=["squared", "absolute"],
+        choices=ENERGY_ERRORS,
         default="squared",
         help="the energy term of the loss: squared as in (6), or the absolute error |E - Ê| that "
         "the MAE measures (energies alone, --rho inf: e.g. to fine-tune a model with --init-from)",
